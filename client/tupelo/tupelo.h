@@ -1,0 +1,309 @@
+/*
+ * libtupelo: the client library of the Tupelo message broker.
+ *
+ * A service connects to tupelod with tp_connect(), manages stations, produces
+ * messages (synchronously with tp_produce(), or batched in the background
+ * with a tp_producer) and consumes them through durable consumer groups with
+ * a tp_consumer.
+ *
+ * Errors: every fallible call returns 0 (TP_OK) or a TP_E* code, and fills
+ * the optional struct tp_err (NULL allowed) with the code and a message.
+ *
+ * Threads: a struct tp_conn, and the consumers opened on it, may be used by
+ * one thread at a time (different connections from different threads
+ * freely). A struct tp_producer is thread-safe: tp_producer_send() and
+ * tp_producer_flush() may be called from any thread; its callback runs on the
+ * producer's own I/O thread. tp_strerror() and the tp_msg getters are
+ * thread-safe.
+ *
+ * Memory: strings and buffers passed in are borrowed for the call and copied
+ * if kept. Objects the library returns are freed with the matching _free or
+ * _close call.
+ */
+#ifndef TP_CLIENT_TUPELO_H
+#define TP_CLIENT_TUPELO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TP_VERSION_MAJOR	0
+#define TP_VERSION_MINOR	1
+#define TP_VERSION_PATCH	0
+#define TP_VERSION_STRING	"0.1.0"
+#define TP_PROTOCOL_VERSION	1
+
+#define TP_DEFAULT_PORT		6666
+#define TP_DEFAULT_URL		"tupelo://127.0.0.1:6666"
+#define TP_NAME_MAX		128	/* longest station or group name */
+
+/*
+ * Error codes. They cross the wire: values are fixed, append only.
+ * 1..19 are caused by the client, 20..29 by the broker or its storage,
+ * 30.. are detected by the library itself.
+ */
+enum tp_code {
+	TP_OK = 0,
+	TP_EINVAL = 1,		/* bad argument */
+	TP_EPROTO = 2,		/* malformed frame */
+	TP_ETOOBIG = 3,		/* frame or message larger than allowed */
+	TP_ENOSTATION = 4,	/* no such station */
+	TP_EEXIST = 5,		/* station already exists */
+	TP_EBADNAME = 6,	/* invalid station or group name */
+	TP_EPERM = 7,		/* not permitted */
+	TP_EUNSUPPORTED = 8,	/* unknown request type */
+	TP_ENOSUB = 9,		/* no such subscription */
+	TP_EVERSION = 10,	/* protocol version not supported */
+	TP_ENOSPC = 20,		/* storage full */
+	TP_EIO = 21,		/* storage I/O error; writes refused */
+	TP_ENOMEM = 22,		/* out of memory */
+	TP_EINTERNAL = 23,	/* internal error */
+	TP_EBUSY = 24,		/* connection or resource limit reached */
+	TP_ESHUTDOWN = 25,	/* broker shutting down */
+	TP_ECONN = 30,		/* cannot connect, or connection lost */
+	TP_ETIMEDOUT = 31,	/* no answer or message within the timeout */
+};
+
+/* An error's code and a message for people. Filled, never allocated. */
+struct tp_err {
+	int	code;
+	char	message[256];
+};
+
+/* Static text for a code; never NULL. */
+const char *tp_strerror(int code);
+/* 1 if the code means the request was at fault, 0 otherwise. */
+int	tp_error_is_client(int code);
+
+/* ---- connection ---- */
+
+struct tp_conn;
+
+/*
+ * Connect to a broker. url is "tupelo://[user:pass@]host[:port]"; NULL
+ * means the TUPELO_URL environment variable, or else TP_DEFAULT_URL.
+ * client_name (NULL allowed) is shown in the broker's logs.
+ * On success *out is a connection to free with tp_close().
+ * Returns TP_OK, TP_EINVAL (bad URL), TP_ECONN, TP_ETIMEDOUT,
+ * TP_EVERSION, TP_ENOMEM.
+ */
+int	tp_connect(const char *url, const char *client_name,
+	    struct tp_conn **out, struct tp_err *err);
+/* Close a connection and free it, its consumers must be freed first. */
+void	tp_close(struct tp_conn *conn);
+/* Set how long a request waits for its reply (default 30000 ms). */
+void	tp_set_timeout(struct tp_conn *conn, int timeout_ms);
+/* The broker's greeting, e.g. "tupelod 0.1.0"; borrowed from conn. */
+const char *tp_server(struct tp_conn *conn);
+
+/* ---- stations ---- */
+
+enum tp_durability {
+	TP_DURABILITY_DEFAULT = 0,	/* the broker's default */
+	TP_DURABILITY_SYNC = 1,		/* ack after fsync */
+	TP_DURABILITY_INTERVAL = 2,	/* ack after commit, fsync on a timer */
+};
+
+/* Station options; zero means "no limit" or "broker default". */
+struct tp_station_opts {
+	uint64_t	retention_age_s;	/* seconds */
+	uint64_t	retention_messages;
+	uint64_t	retention_bytes;
+	int		retention_ack;		/* 1: drop once all groups acked */
+	int		durability;		/* enum tp_durability */
+	uint32_t	max_message_size;	/* bytes of payload */
+};
+
+struct tp_station_info {
+	char			name[TP_NAME_MAX + 1];
+	struct tp_station_opts	opts;
+	uint64_t		messages;	/* messages kept */
+	uint64_t		first_seq;	/* 0 when empty */
+	uint64_t		last_seq;	/* last ever assigned, 0 if none */
+	uint64_t		bytes;		/* stored bytes */
+	uint32_t		groups;		/* consumer groups */
+	int64_t			created_ns;	/* ns since the epoch */
+};
+
+/*
+ * Create a station. opts NULL means all defaults.
+ * Returns TP_OK, TP_EBADNAME, TP_EEXIST, TP_EINVAL, TP_ENOSPC, TP_EIO, or a
+ * connection error.
+ */
+int	tp_station_create(struct tp_conn *conn, const char *name,
+	    const struct tp_station_opts *opts, struct tp_err *err);
+/* Delete a station and all its messages and groups. TP_ENOSTATION if none. */
+int	tp_station_delete(struct tp_conn *conn, const char *name,
+	    struct tp_err *err);
+/* Fill *out with a station's configuration and counters. */
+int	tp_station_info(struct tp_conn *conn, const char *name,
+	    struct tp_station_info *out, struct tp_err *err);
+/*
+ * List stations, sorted by name. On success *out is an array of *n entries
+ * (NULL when *n is 0) that the caller frees with free().
+ */
+int	tp_station_list(struct tp_conn *conn, struct tp_station_info **out,
+	    size_t *n, struct tp_err *err);
+
+/* ---- producing ---- */
+
+struct tp_header {
+	const char	*key;		/* NUL-terminated */
+	const char	*value;		/* NUL-terminated */
+};
+
+/* One message to produce; every pointer is borrowed for the call. */
+struct tp_message {
+	const void		*payload;	/* may be NULL when len is 0 */
+	size_t			 len;
+	const struct tp_header	*headers;	/* nheaders entries */
+	size_t			 nheaders;
+	const char		*msg_id;	/* NULL: none */
+};
+
+/*
+ * Produce n messages (n >= 1) as one batch and wait until the broker has
+ * stored them durably. first_seq and last_seq (NULL allowed) receive the
+ * range of sequence numbers given to the batch, in order.
+ * Returns TP_OK, TP_ENOSTATION, TP_ETOOBIG, TP_EINVAL, TP_ENOSPC, TP_EIO,
+ * TP_ESHUTDOWN, or a connection error; on error nothing of the batch is
+ * acknowledged (it may or may not be stored if the connection was lost).
+ */
+int	tp_produce(struct tp_conn *conn, const char *station,
+	    const struct tp_message *msgs, size_t n, uint64_t *first_seq,
+	    uint64_t *last_seq, struct tp_err *err);
+
+/*
+ * An asynchronous producer: messages are copied, gathered into batches
+ * (sent when batch_size messages or batch_bytes are waiting, or linger_ms
+ * after the first), pipelined on a connection of its own, and each
+ * message's outcome is reported to the callback.
+ */
+struct tp_producer;
+
+struct tp_producer_opts {
+	uint32_t	batch_size;	/* messages per batch, default 500 */
+	uint32_t	batch_bytes;	/* payload bytes per batch, 512 KiB */
+	uint32_t	linger_ms;	/* wait for a batch to fill, default 2 */
+	uint32_t	max_pending;	/* messages not yet acknowledged before
+					   tp_producer_send() blocks, 50000 */
+};
+
+/*
+ * Outcome of one message: code TP_OK with its sequence number, or an error
+ * code with seq 0. opaque is what was given to tp_producer_send(). Runs on
+ * the producer's thread; must not call tp_producer_free().
+ */
+typedef void (*tp_produce_cb)(void *arg, int code, uint64_t seq,
+    void *opaque);
+
+/*
+ * Start a producer for one station, on a new connection to the same broker
+ * as conn (conn is only borrowed for its URL). opts NULL means defaults; cb
+ * may be NULL. Returns TP_OK, TP_EINVAL, TP_ENOMEM, or a connection error.
+ */
+int	tp_producer_new(struct tp_conn *conn, const char *station,
+	    const struct tp_producer_opts *opts, tp_produce_cb cb, void *arg,
+	    struct tp_producer **out, struct tp_err *err);
+/*
+ * Queue a copy of one message. Blocks while max_pending messages are
+ * unacknowledged. Returns TP_OK, TP_ETOOBIG, TP_EINVAL, TP_ENOMEM, or the
+ * error that stopped the producer (a lost connection).
+ */
+int	tp_producer_send(struct tp_producer *p, const struct tp_message *msg,
+	    void *opaque);
+/*
+ * Send what is queued and wait until every message sent so far has its
+ * outcome reported, or timeout_ms passed (-1: no limit). Returns TP_OK,
+ * TP_ETIMEDOUT, or the first error any message got since the last flush.
+ */
+int	tp_producer_flush(struct tp_producer *p, int timeout_ms);
+/* Flush (no limit), stop the thread, close the connection, free. */
+void	tp_producer_free(struct tp_producer *p);
+
+/* ---- messages ---- */
+
+/* A received message; owned by the caller, freed with tp_msg_free(). */
+struct tp_msg;
+
+uint64_t	 tp_msg_seq(const struct tp_msg *m);
+int64_t		 tp_msg_time_ns(const struct tp_msg *m);
+/* Payload bytes, valid until tp_msg_free(); *len gets the length. */
+const void	*tp_msg_payload(const struct tp_msg *m, size_t *len);
+/* Producer message id, "" if none. */
+const char	*tp_msg_id(const struct tp_msg *m);
+/* Times delivered to this group (1 on first delivery, 0 from tp_read). */
+uint32_t	 tp_msg_deliveries(const struct tp_msg *m);
+size_t		 tp_msg_nheaders(const struct tp_msg *m);
+/* Header i (0 <= i < nheaders): key and value, borrowed from m. */
+void		 tp_msg_header_at(const struct tp_msg *m, size_t i,
+		    const char **key, const char **value);
+/* First value of header key, or NULL. */
+const char	*tp_msg_header(const struct tp_msg *m, const char *key);
+void		 tp_msg_free(struct tp_msg *m);
+
+/*
+ * Read up to max messages (1..10000) from seq from_seq on (or the first
+ * kept), without a group. *out is an array of *n messages, each freed with
+ * tp_msg_free(), the array with free(). *n is 0 past the end.
+ */
+int	tp_read(struct tp_conn *conn, const char *station, uint64_t from_seq,
+	    size_t max, struct tp_msg ***out, size_t *n, struct tp_err *err);
+
+/* ---- consuming ---- */
+
+/*
+ * A member of a durable consumer group. The group is created on first use
+ * and starts at the station's first message; it remembers what its
+ * members acked across broker restarts: an acked message is not delivered
+ * to the group again; an unacked one is delivered again.
+ */
+struct tp_consumer;
+
+struct tp_consumer_opts {
+	uint32_t	 max_unacked;	/* deliveries in flight, default 1000 */
+	const char	*name;		/* consumer name, NULL: none */
+};
+
+/*
+ * Join group on station through conn (borrowed until tp_consumer_free()).
+ * Returns TP_OK, TP_ENOSTATION, TP_EBADNAME, TP_EINVAL, or a connection
+ * error.
+ */
+int	tp_consumer_new(struct tp_conn *conn, const char *station,
+	    const char *group, const struct tp_consumer_opts *opts,
+	    struct tp_consumer **out, struct tp_err *err);
+/*
+ * Wait up to timeout_ms (-1: forever, 0: poll) for the next message.
+ * Returns TP_OK with *out set (free with tp_msg_free()), TP_ETIMEDOUT if
+ * none came, or a connection error.
+ */
+int	tp_consume(struct tp_consumer *c, int timeout_ms, struct tp_msg **out,
+	    struct tp_err *err);
+/*
+ * Acknowledge a message received from c. Acks are sent in batches with
+ * the next tp_consume() or tp_consumer_commit(); the message may still be
+ * delivered again until tp_consumer_commit() returned TP_OK.
+ */
+int	tp_ack(struct tp_consumer *c, const struct tp_msg *m,
+	    struct tp_err *err);
+/*
+ * Send pending acks and wait until the broker has made them durable.
+ * Returns TP_OK, TP_ETIMEDOUT, or the broker's or connection's error.
+ */
+int	tp_consumer_commit(struct tp_consumer *c, int timeout_ms,
+	    struct tp_err *err);
+/*
+ * Commit pending acks (waiting up to the connection timeout), leave the
+ * group and free c. Unacked messages go back to the group.
+ */
+void	tp_consumer_free(struct tp_consumer *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

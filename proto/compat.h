@@ -1,0 +1,26 @@
+/*
+ * Small portability pieces shared by every part of Tupelo: the <sys/queue.h>
+ * _SAFE iterators glibc lacks, and a printf-format attribute.
+ */
+#ifndef TP_PROTO_COMPAT_H
+#define TP_PROTO_COMPAT_H
+
+#include <sys/queue.h>
+
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+
+#ifndef LIST_FOREACH_SAFE
+#define LIST_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = LIST_FIRST(head);					\
+	    (var) != NULL && ((tvar) = LIST_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+
+#define TP_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * Framing: a 4-byte big-endian length, then one protobuf Frame. Works on
+ * byte buffers only. A length is checked against the limit before anything
+ * is allocated for the frame.
+ */
+#ifndef TP_PROTO_FRAME_H
+#define TP_PROTO_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/tupelo.pb-c.h"
+
+struct tp_err;
+
+#define FRAME_HEADER		4
+#define FRAME_MAX_DEFAULT	(8U * 1024 * 1024)
+
+/* Result of frame_peek(). */
+#define FRAME_NEED	0	/* fewer bytes than the frame: read more */
+#define FRAME_READY	1	/* a whole frame is buffered */
+
+/*
+ * Look at the avail bytes at buf: FRAME_NEED, FRAME_READY with the body
+ * length in *body_len, or TP_ETOOBIG (a negative answer: -TP_ETOOBIG) when
+ * the announced length exceeds max.
+ */
+int	frame_peek(const uint8_t *, size_t, uint32_t, uint32_t *);
+/* Decode a body into *out (free with frame_free); TP_EPROTO if invalid. */
+int	frame_unpack(const uint8_t *, size_t, Tupelo__Frame **,
+	    struct tp_err *);
+void	frame_free(Tupelo__Frame *);
+/* Bytes frame_pack() writes for f: header plus body. */
+size_t	frame_size(const Tupelo__Frame *);
+/* Write header and body at out (frame_size() bytes); returns bytes. */
+size_t	frame_pack(const Tupelo__Frame *, uint8_t *);
+/* Write / read a 4-byte big-endian length. */
+void	frame_put_len(uint8_t *, uint32_t);
+uint32_t frame_get_len(const uint8_t *);
+
+#endif

@@ -1,0 +1,132 @@
+/*
+ * Request validation: everything that can be judged from the frame alone.
+ * What needs broker state (does the station exist, its size limit) is the
+ * broker's to check.
+ */
+#include "proto/validate.h"
+
+#include <string.h>
+
+#include "proto/error.h"
+
+int
+validate_name(const char *what, const char *name, struct tp_err *err)
+{
+	size_t	i, len;
+
+	if (name == NULL || *name == '\0')
+		return (error_set(err, TP_EBADNAME, "%s name is empty", what));
+	len = strlen(name);
+	if (len > TP_NAME_MAX)
+		return (error_set(err, TP_EBADNAME,
+		    "%s name is longer than %d bytes", what, TP_NAME_MAX));
+	for (i = 0; i < len; i++) {
+		char	c = name[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+			continue;
+		if (i > 0 && (c == '.' || c == '_' || c == '-'))
+			continue;
+		return (error_set(err, TP_EBADNAME, "invalid %s name: use "
+		    "a-z, 0-9 and (not first) . _ -, up to %d bytes", what,
+		    TP_NAME_MAX));
+	}
+	return (TP_OK);
+}
+
+int
+validate_message(const Tupelo__Message *m, struct tp_err *err)
+{
+	size_t	i;
+
+	if (m->n_headers > VALIDATE_HEADERS_MAX)
+		return (error_set(err, TP_EINVAL, "%zu headers on one message, "
+		    "at most %d", m->n_headers, VALIDATE_HEADERS_MAX));
+	for (i = 0; i < m->n_headers; i++) {
+		const Tupelo__Header	*h = m->headers[i];
+
+		if (h->key == NULL || *h->key == '\0')
+			return (error_set(err, TP_EINVAL, "empty header key"));
+		if (strlen(h->key) > VALIDATE_KEY_MAX)
+			return (error_set(err, TP_EINVAL, "header key longer "
+			    "than %d bytes", VALIDATE_KEY_MAX));
+		if (h->value != NULL && strlen(h->value) > VALIDATE_VALUE_MAX)
+			return (error_set(err, TP_EINVAL, "header value longer "
+			    "than %d bytes", VALIDATE_VALUE_MAX));
+	}
+	if (m->msg_id != NULL && strlen(m->msg_id) > VALIDATE_MSGID_MAX)
+		return (error_set(err, TP_EINVAL, "message id longer than %d "
+		    "bytes", VALIDATE_MSGID_MAX));
+	return (TP_OK);
+}
+
+static int
+validate_produce(const Tupelo__Produce *p, struct tp_err *err)
+{
+	size_t	i;
+	int	code;
+
+	if ((code = validate_name("station", p->station, err)) != TP_OK)
+		return (code);
+	if (p->n_messages == 0)
+		return (error_set(err, TP_EINVAL, "produce with no messages"));
+	if (p->n_messages > VALIDATE_BATCH_MAX)
+		return (error_set(err, TP_EINVAL, "%zu messages in one batch, "
+		    "at most %d", p->n_messages, VALIDATE_BATCH_MAX));
+	for (i = 0; i < p->n_messages; i++) {
+		if ((code = validate_message(p->messages[i], err)) != TP_OK)
+			return (code);
+	}
+	return (TP_OK);
+}
+
+int
+validate_request(const Tupelo__Frame *f, struct tp_err *err)
+{
+	int	code;
+
+	if (f->id == 0)
+		return (error_set(err, TP_EPROTO, "request id 0 is reserved"));
+	switch (f->body_case) {
+	case TUPELO__FRAME__BODY_HELLO:
+	case TUPELO__FRAME__BODY_STATION_LIST:
+	case TUPELO__FRAME__BODY_UNSUBSCRIBE:
+		return (TP_OK);
+	case TUPELO__FRAME__BODY_STATION_CREATE:
+		if (f->station_create->config == NULL)
+			return (error_set(err, TP_EINVAL,
+			    "station create without a config"));
+		return (validate_name("station",
+		    f->station_create->config->name, err));
+	case TUPELO__FRAME__BODY_STATION_DELETE:
+		return (validate_name("station", f->station_delete->name,
+		    err));
+	case TUPELO__FRAME__BODY_STATION_GET:
+		return (validate_name("station", f->station_get->name, err));
+	case TUPELO__FRAME__BODY_PRODUCE:
+		return (validate_produce(f->produce, err));
+	case TUPELO__FRAME__BODY_SUBSCRIBE:
+		code = validate_name("station", f->subscribe->station, err);
+		if (code != TP_OK)
+			return (code);
+		return (validate_name("group", f->subscribe->group, err));
+	case TUPELO__FRAME__BODY_ACK:
+		if (f->ack->n_seqs > VALIDATE_BATCH_MAX)
+			return (error_set(err, TP_EINVAL, "%zu acks in one "
+			    "frame, at most %d", f->ack->n_seqs,
+			    VALIDATE_BATCH_MAX));
+		return (TP_OK);
+	case TUPELO__FRAME__BODY_READ:
+		if (f->read->max_count > VALIDATE_READ_MAX)
+			return (error_set(err, TP_EINVAL, "read of %u records, "
+			    "at most %d", f->read->max_count,
+			    VALIDATE_READ_MAX));
+		return (validate_name("station", f->read->station, err));
+	case TUPELO__FRAME__BODY__NOT_SET:
+		return (error_set(err, TP_EUNSUPPORTED,
+		    "frame without a known body"));
+	default:
+		return (error_set(err, TP_EUNSUPPORTED,
+		    "frame body %d is not a request", (int)f->body_case));
+	}
+}
