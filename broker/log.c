@@ -1,0 +1,139 @@
+/*
+ * Log lines go to stderr, or with --log-file to a file with a timestamp in
+ * front. Each line is one write, so lines from the loop and from libevent
+ * never interleave mid-line.
+ */
+#include "broker/log.h"
+
+#include <sys/time.h>
+
+#include <event2/event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int	 log_lvl = LOG_LEVEL_INFO;
+static FILE	*log_file;	/* owned, NULL: stderr */
+
+static void
+log_vwrite(int level, const char *fmt, va_list ap)
+{
+	static const char	*names[] = { "error", "warn", "info", "debug" };
+	char			 line[2048];
+	struct timeval		 tv;
+	struct tm		 tm;
+	size_t			 n = 0;
+	int			 r;
+
+	if (level > log_lvl)
+		return;
+	if (log_file != NULL) {
+		gettimeofday(&tv, NULL);
+		gmtime_r(&tv.tv_sec, &tm);
+		n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
+		r = snprintf(line + n, sizeof line - n, ".%03ldZ ",
+		    (long)tv.tv_usec / 1000);
+		n += r > 0 ? (size_t)r : 0;
+	}
+	r = snprintf(line + n, sizeof line - n, "tupelod: %s: ", names[level]);
+	n += r > 0 ? (size_t)r : 0;
+	if (n < sizeof line) {
+		r = vsnprintf(line + n, sizeof line - n, fmt, ap);
+		n += r > 0 ? (size_t)r : 0;
+	}
+	if (n > sizeof line - 2)
+		n = sizeof line - 2;
+	line[n++] = '\n';
+	if (log_file != NULL) {
+		fwrite(line, 1, n, log_file);
+		fflush(log_file);
+	} else {
+		r = (int)write(STDERR_FILENO, line, n);
+		(void)r;
+	}
+}
+
+static void
+log_event_cb(int severity, const char *msg)
+{
+	switch (severity) {
+	case EVENT_LOG_ERR:
+		log_error("libevent: %s", msg);
+		break;
+	case EVENT_LOG_WARN:
+		log_warn("libevent: %s", msg);
+		break;
+	default:
+		log_debug("libevent: %s", msg);
+		break;
+	}
+}
+
+int
+log_open(int level, const char *path)
+{
+	log_lvl = level;
+	if (path != NULL && *path != '\0') {
+		if ((log_file = fopen(path, "a")) == NULL)
+			return (-1);
+	}
+	event_set_log_callback(log_event_cb);
+	return (0);
+}
+
+void
+log_close(void)
+{
+	if (log_file != NULL)
+		fclose(log_file);
+	log_file = NULL;
+}
+
+int
+log_level(void)
+{
+	return (log_lvl);
+}
+
+#define LOG_FN(name, level)						\
+void									\
+name(const char *fmt, ...)						\
+{									\
+	va_list	ap;							\
+									\
+	va_start(ap, fmt);						\
+	log_vwrite(level, fmt, ap);					\
+	va_end(ap);							\
+}
+LOG_FN(log_error, LOG_LEVEL_ERROR)
+LOG_FN(log_warn, LOG_LEVEL_WARN)
+LOG_FN(log_info, LOG_LEVEL_INFO)
+LOG_FN(log_debug, LOG_LEVEL_DEBUG)
+
+const char *
+log_escape(const char *s, size_t len, char *buf, size_t size)
+{
+	static const char	hex[] = "0123456789abcdef";
+	size_t			i, n = 0;
+	unsigned char		c;
+
+	for (i = 0; i < len && n + 5 < size; i++) {
+		c = (unsigned char)s[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
+			buf[n++] = (char)c;
+			continue;
+		}
+		buf[n++] = '\\';
+		buf[n++] = 'x';
+		buf[n++] = hex[c >> 4];
+		buf[n++] = hex[c & 15];
+	}
+	if (i < len && n + 4 < size) {
+		memcpy(buf + n, "...", 3);
+		n += 3;
+	}
+	buf[n] = '\0';
+	return (buf);
+}

@@ -1,1 +1,180 @@
-int main(void) { return 0; }
+/*
+ * tupelod: read the settings, open the data directory, load stations,
+ * start the writer thread and the listener, run the loop. On SIGINT or
+ * SIGTERM: stop accepting and reading, let the writer finish what it has
+ * (so every accepted produce is acknowledged or refused), flush replies,
+ * exit 0.
+ */
+#include <sys/eventfd.h>
+
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker/config.h"
+#include "broker/conn.h"
+#include "broker/dispatch.h"
+#include "broker/listener.h"
+#include "broker/log.h"
+#include "broker/station.h"
+#include "proto/error.h"
+#include "storage/store.h"
+#include "storage/writer.h"
+
+#define MAIN_DRAIN_MS		20	/* shutdown check period */
+#define MAIN_DRAIN_LIMIT_MS	10000	/* give up flushing after */
+
+static struct event_base	*main_base;
+static struct writer		*main_writer;
+static struct event		*main_drain_ev;
+static int			 main_notify_fd = -1;
+static int			 main_drain_ms;
+
+/* Writer thread: completions are ready. */
+static void
+main_notify(void *arg)
+{
+	uint64_t	one = 1;
+	ssize_t		n;
+
+	n = write(main_notify_fd, &one, sizeof one);
+	(void)n;
+}
+
+static void
+main_completions_cb(evutil_socket_t fd, short events, void *arg)
+{
+	uint64_t	v;
+	ssize_t		n;
+
+	n = read(fd, &v, sizeof v);
+	(void)n;
+	writer_drain(main_writer);
+}
+
+static void
+main_drain_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct timeval	tv = { 0, MAIN_DRAIN_MS * 1000 };
+
+	writer_drain(main_writer);
+	main_drain_ms += MAIN_DRAIN_MS;
+	if ((writer_pending(main_writer) == 0 && conn_output_bytes() == 0) ||
+	    main_drain_ms >= MAIN_DRAIN_LIMIT_MS) {
+		event_base_loopexit(main_base, NULL);
+		return;
+	}
+	evtimer_add(main_drain_ev, &tv);
+}
+
+static void
+main_signal_cb(evutil_socket_t sig, short events, void *arg)
+{
+	struct timeval	tv = { 0, 0 };
+
+	if (main_drain_ev != NULL) {
+		log_info("second signal: exiting now");
+		event_base_loopexit(main_base, NULL);
+		return;
+	}
+	log_info("%s: finishing pending writes, then exiting",
+	    sig == SIGINT ? "SIGINT" : "SIGTERM");
+	listener_stop();
+	dispatch_shutdown();
+	conn_stop_all();
+	main_drain_ev = evtimer_new(main_base, main_drain_cb, NULL);
+	if (main_drain_ev == NULL)
+		event_base_loopexit(main_base, NULL);
+	else
+		evtimer_add(main_drain_ev, &tv);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct config		 cfg;
+	struct store_opts	 sopts;
+	struct store		*store = NULL;
+	struct event		*ev_int, *ev_term, *ev_notify;
+	struct tp_err		 err;
+	int			 r;
+
+	if ((r = config_load(&cfg, argc, argv)) != 0)
+		return (r == 1 ? 0 : 2);
+	signal(SIGPIPE, SIG_IGN);
+	if (log_open((int)cfg.log_level, cfg.log_file) != 0) {
+		fprintf(stderr, "tupelod: cannot open log file %s: %s\n",
+		    cfg.log_file, strerror(errno));
+		return (1);
+	}
+	if ((main_base = event_base_new()) == NULL) {
+		log_error("cannot create the event loop");
+		return (1);
+	}
+	memset(&sopts, 0, sizeof sopts);
+	sopts.map_size = cfg.map_size;
+	sopts.map_max = cfg.max_data_size;
+	sopts.max_stations = (unsigned)cfg.max_stations;
+	if (sopts.map_max != 0 && sopts.map_size > sopts.map_max)
+		sopts.map_size = sopts.map_max;
+	if (store_open(cfg.data_dir, &sopts, &store, &err) != TP_OK) {
+		log_error("%s", err.message);
+		return (1);
+	}
+	main_notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (main_notify_fd == -1) {
+		log_error("eventfd: %s", strerror(errno));
+		return (1);
+	}
+	if (writer_open(store, (unsigned)cfg.flush_interval_ms, main_notify,
+	    NULL, &main_writer, &err) != TP_OK) {
+		log_error("%s", err.message);
+		return (1);
+	}
+	if (station_start(store, main_writer, &cfg, &err) != TP_OK) {
+		log_error("%s", err.message);
+		return (1);
+	}
+	ev_notify = event_new(main_base, main_notify_fd, EV_READ | EV_PERSIST,
+	    main_completions_cb, NULL);
+	ev_int = evsignal_new(main_base, SIGINT, main_signal_cb, NULL);
+	ev_term = evsignal_new(main_base, SIGTERM, main_signal_cb, NULL);
+	if (ev_notify == NULL || ev_int == NULL || ev_term == NULL) {
+		log_error("cannot register events");
+		return (1);
+	}
+	event_add(ev_notify, NULL);
+	event_add(ev_int, NULL);
+	event_add(ev_term, NULL);
+	conn_start(main_base, &cfg);
+	dispatch_start(&cfg);
+	if (listener_start(main_base, cfg.listen, &err) != TP_OK) {
+		log_error("%s", err.message);
+		return (1);
+	}
+	log_info("tupelod %s data_dir=%s durability=%s", TP_VERSION_STRING,
+	    cfg.data_dir, config_durability_name(cfg.durability));
+
+	event_base_dispatch(main_base);
+
+	listener_stop();
+	writer_close(main_writer);
+	conn_close_all();
+	station_stop();
+	store_close(store);
+	event_free(ev_notify);
+	event_free(ev_int);
+	event_free(ev_term);
+	if (main_drain_ev != NULL)
+		event_free(main_drain_ev);
+	event_base_free(main_base);
+	close(main_notify_fd);
+	log_info("stopped");
+	log_close();
+	config_free(&cfg);
+	return (0);
+}

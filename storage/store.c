@@ -1,0 +1,210 @@
+/*
+ * LMDB environment. The loop thread reads through store_read_begin(); the
+ * writer thread is the only one that writes. Map growth needs no reader
+ * inside the old mapping, so readers hold a read lock and store_grow() takes
+ * the write lock: growth is rare and brief, reads are never blocked
+ * otherwise.
+ */
+#include "storage/store.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/error.h"
+
+struct store {
+	MDB_env			*env;		/* owned */
+	MDB_dbi			 meta;		/* the "meta" database */
+	uint64_t		 map_size;	/* bytes, writer thread */
+	uint64_t		 map_max;	/* bytes, 0: no cap */
+	pthread_rwlock_t	 lock;		/* readers vs growth */
+	MDB_txn			*rtxn;		/* cached reset read txn */
+	atomic_int		 failed;	/* TP_E* latch, 0: healthy */
+};
+
+int
+store_code(int rc)
+{
+	switch (rc) {
+	case 0:
+		return (TP_OK);
+	case MDB_MAP_FULL:
+	case ENOSPC:
+	case EDQUOT:
+		return (TP_ENOSPC);
+	case ENOMEM:
+		return (TP_ENOMEM);
+	case MDB_NOTFOUND:
+		return (TP_ENOSTATION);
+	case MDB_DBS_FULL:
+		return (TP_EBUSY);
+	default:
+		return (TP_EIO);
+	}
+}
+
+int
+store_open(const char *dir, const struct store_opts *opts, struct store **out,
+    struct tp_err *err)
+{
+	struct store	*st;
+	MDB_txn		*txn = NULL;
+	MDB_envinfo	 info;
+	int		 rc, code;
+
+	*out = NULL;
+	if ((st = calloc(1, sizeof *st)) == NULL)
+		return (error_set(err, TP_ENOMEM, "out of memory"));
+	pthread_rwlock_init(&st->lock, NULL);
+	st->map_max = opts->map_max;
+	if (mkdir(dir, 0750) == -1 && errno != EEXIST) {
+		code = error_set(err, store_code(errno),
+		    "cannot create data directory %s: %s", dir,
+		    strerror(errno));
+		goto fail;
+	}
+	if ((rc = mdb_env_create(&st->env)) != 0)
+		goto lmdb_fail;
+	if ((rc = mdb_env_set_maxdbs(st->env, opts->max_stations + 1)) != 0)
+		goto lmdb_fail;
+	if ((rc = mdb_env_set_mapsize(st->env, opts->map_size)) != 0)
+		goto lmdb_fail;
+	/*
+	 * NOTLS: read transactions belong to the txn object, not the thread.
+	 * NORDAHEAD: random reads of a log larger than memory.
+	 */
+	rc = mdb_env_open(st->env, dir, MDB_NOTLS | MDB_NORDAHEAD, 0640);
+	if (rc != 0)
+		goto lmdb_fail;
+	mdb_env_info(st->env, &info);
+	st->map_size = info.me_mapsize;
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		goto lmdb_fail;
+	if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta)) != 0)
+		goto lmdb_fail;
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0)
+		goto lmdb_fail;
+	*out = st;
+	return (TP_OK);
+
+lmdb_fail:
+	code = error_set(err, store_code(rc), "cannot open data directory "
+	    "%s: %s", dir, mdb_strerror(rc));
+fail:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	store_close(st);
+	return (code);
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->rtxn != NULL)
+		mdb_txn_abort(st->rtxn);
+	if (st->env != NULL)
+		mdb_env_close(st->env);
+	pthread_rwlock_destroy(&st->lock);
+	free(st);
+}
+
+MDB_env *
+store_env(struct store *st)
+{
+	return (st->env);
+}
+
+MDB_dbi
+store_meta(struct store *st)
+{
+	return (st->meta);
+}
+
+uint64_t
+store_map_size(struct store *st)
+{
+	return (st->map_size);
+}
+
+int
+store_grow(struct store *st, struct tp_err *err)
+{
+	uint64_t	size;
+	int		rc;
+
+	size = st->map_size * 2;
+	if (st->map_max != 0 && size > st->map_max)
+		size = st->map_max;
+	if (size <= st->map_size)
+		return (error_set(err, TP_ENOSPC, "storage full: data reached "
+		    "max-data-size (%llu bytes)",
+		    (unsigned long long)st->map_max));
+	pthread_rwlock_wrlock(&st->lock);
+	rc = mdb_env_set_mapsize(st->env, size);
+	pthread_rwlock_unlock(&st->lock);
+	if (rc != 0)
+		return (error_set(err, store_code(rc), "cannot grow the map "
+		    "to %llu bytes: %s", (unsigned long long)size,
+		    mdb_strerror(rc)));
+	st->map_size = size;
+	return (TP_OK);
+}
+
+int
+store_read_begin(struct store *st, MDB_txn **txn, struct tp_err *err)
+{
+	int	rc;
+
+	pthread_rwlock_rdlock(&st->lock);
+	if (st->rtxn != NULL) {
+		rc = mdb_txn_renew(st->rtxn);
+		if (rc == 0) {
+			*txn = st->rtxn;
+			st->rtxn = NULL;
+			return (TP_OK);
+		}
+		mdb_txn_abort(st->rtxn);
+		st->rtxn = NULL;
+	}
+	rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn);
+	if (rc != 0) {
+		pthread_rwlock_unlock(&st->lock);
+		return (error_set(err, store_code(rc), "cannot begin a read "
+		    "transaction: %s", mdb_strerror(rc)));
+	}
+	return (TP_OK);
+}
+
+void
+store_read_end(struct store *st, MDB_txn *txn)
+{
+	if (st->rtxn == NULL) {
+		mdb_txn_reset(txn);
+		st->rtxn = txn;
+	} else
+		mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&st->lock);
+}
+
+int
+store_failed(struct store *st)
+{
+	return (atomic_load(&st->failed));
+}
+
+void
+store_fail(struct store *st, int code)
+{
+	int	expected = 0;
+
+	atomic_compare_exchange_strong(&st->failed, &expected, code);
+}

@@ -1,0 +1,42 @@
+/*
+ * The LMDB environment of one data directory: opening it, the metadata
+ * database, map growth on MDB_MAP_FULL up to a cap, read transactions for
+ * the loop thread, and the failed latch that refuses writes after a failed
+ * commit. Never sees libevent or sockets.
+ */
+#ifndef TP_STORAGE_STORE_H
+#define TP_STORAGE_STORE_H
+
+#include <stdint.h>
+
+#include <lmdb.h>
+
+struct tp_err;
+struct store;
+
+struct store_opts {
+	uint64_t	map_size;	/* initial map, bytes */
+	uint64_t	map_max;	/* growth cap, bytes; 0: none */
+	unsigned	max_stations;	/* named databases */
+};
+
+/* Open (creating) the environment in dir; fills *out. */
+int	store_open(const char *, const struct store_opts *, struct store **,
+	    struct tp_err *);
+void	store_close(struct store *);
+MDB_env	*store_env(struct store *);
+MDB_dbi	 store_meta(struct store *);
+/* Current map size in bytes. */
+uint64_t store_map_size(struct store *);
+/* Grow the map (doubling, capped); TP_ENOSPC at the cap. Writer only. */
+int	store_grow(struct store *, struct tp_err *);
+/* Begin / end a read transaction. One open at a time per store. */
+int	store_read_begin(struct store *, MDB_txn **, struct tp_err *);
+void	store_read_end(struct store *, MDB_txn *);
+/* The latched failure code, or TP_OK. Thread-safe. */
+int	store_failed(struct store *);
+void	store_fail(struct store *, int);
+/* Map an LMDB or errno value to a TP_E* code. */
+int	store_code(int);
+
+#endif

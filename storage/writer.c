@@ -1,0 +1,292 @@
+/*
+ * Group commit. The loop thread queues operations; the writer thread takes
+ * everything queued (up to WRITER_TXN_BYTES), applies it in one write
+ * transaction and commits once, so many producers share one fsync. An
+ * operation is completed only after its transaction is durable as it asked:
+ * with WRITER_SYNC the commit itself fsyncs (LMDB syncs data pages before
+ * the meta page, which is what keeps a power cut from tearing the
+ * database); WRITER_NOSYNC batches commit without fsync and a timer flushes
+ * them. After a failed commit or flush the store latches and every later
+ * operation fails: nothing that may not be on disk is acknowledged.
+ */
+#include "storage/writer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proto/compat.h"
+#include "proto/error.h"
+#include "storage/store.h"
+
+/* Largest transaction: keeps dirty pages well inside LMDB's limit. */
+#define WRITER_TXN_BYTES	(32U * 1024 * 1024)
+
+struct writer_req {
+	const struct writer_op	*op;		/* borrowed, static */
+	void			*arg;		/* borrowed until done */
+	size_t			 bytes;
+	int			 sync;
+	int			 code;		/* outcome, TP_E* */
+	TAILQ_ENTRY(writer_req)	 entry;
+};
+TAILQ_HEAD(writer_reqs, writer_req);
+
+struct writer {
+	struct store		*store;		/* borrowed */
+	unsigned		 interval_ms;	/* NOSYNC flush period */
+	writer_notify_cb	 notify;
+	void			*notify_arg;
+	pthread_t		 thread;
+	int			 started;
+
+	pthread_mutex_t		 lock;		/* guards what follows */
+	pthread_cond_t		 cond;
+	struct writer_reqs	 queue;		/* submitted */
+	struct writer_reqs	 done;		/* completed, to drain */
+	int			 stopping;
+	size_t			 pending_bytes;	/* submitted, not drained */
+	size_t			 pending;
+
+	int			 unsynced;	/* NOSYNC commits since flush */
+};
+
+/* Apply a batch in one transaction; the result goes in each req. */
+static void
+writer_apply(struct writer *w, struct writer_reqs *batch)
+{
+	MDB_env			*env = store_env(w->store);
+	MDB_txn			*txn;
+	struct writer_req	*r;
+	int			 rc, code, sync = 0;
+
+	if ((code = store_failed(w->store)) != TP_OK)
+		goto out;
+	TAILQ_FOREACH(r, batch, entry)
+		sync |= r->sync;
+again:
+	if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0) {
+		code = store_code(rc);
+		goto out;
+	}
+	TAILQ_FOREACH(r, batch, entry) {
+		if ((rc = r->op->apply(txn, r->arg)) != 0)
+			break;
+	}
+	if (rc == MDB_MAP_FULL) {
+		mdb_txn_abort(txn);
+		if ((code = store_grow(w->store, NULL)) == TP_OK)
+			goto again;
+		goto out;
+	}
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		code = store_code(rc);
+		goto out;
+	}
+	/* NOSYNC only when no operation in the batch wants an fsync. */
+	mdb_env_set_flags(env, MDB_NOSYNC, !sync);
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		code = store_code(rc);
+		store_fail(w->store, code == TP_ENOSPC ? TP_ENOSPC : TP_EIO);
+		goto out;
+	}
+	if (sync)
+		w->unsynced = 0;
+	else
+		w->unsynced = 1;
+	code = TP_OK;
+out:
+	TAILQ_FOREACH(r, batch, entry)
+		r->code = code;
+}
+
+static void
+writer_flush(struct writer *w)
+{
+	int	rc;
+
+	if (!w->unsynced)
+		return;
+	if ((rc = mdb_env_sync(store_env(w->store), 1)) != 0)
+		store_fail(w->store, TP_EIO);
+	w->unsynced = 0;
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct writer		*w = arg;
+	struct writer_reqs	 batch;
+	struct writer_req	*r;
+	struct timespec		 ts;
+	size_t			 bytes;
+	int			 rc;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (TAILQ_EMPTY(&w->queue) && !w->stopping) {
+			if (!w->unsynced) {
+				pthread_cond_wait(&w->cond, &w->lock);
+				continue;
+			}
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += w->interval_ms / 1000;
+			ts.tv_nsec += (long)(w->interval_ms % 1000) * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			rc = pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+			if (rc == ETIMEDOUT) {
+				pthread_mutex_unlock(&w->lock);
+				writer_flush(w);
+				pthread_mutex_lock(&w->lock);
+			}
+		}
+		if (TAILQ_EMPTY(&w->queue))
+			break;
+		TAILQ_INIT(&batch);
+		bytes = 0;
+		while ((r = TAILQ_FIRST(&w->queue)) != NULL &&
+		    (bytes == 0 || bytes + r->bytes <= WRITER_TXN_BYTES)) {
+			TAILQ_REMOVE(&w->queue, r, entry);
+			TAILQ_INSERT_TAIL(&batch, r, entry);
+			bytes += r->bytes;
+		}
+		pthread_mutex_unlock(&w->lock);
+
+		writer_apply(w, &batch);
+
+		pthread_mutex_lock(&w->lock);
+		TAILQ_CONCAT(&w->done, &batch, entry);
+		pthread_mutex_unlock(&w->lock);
+		w->notify(w->notify_arg);
+		pthread_mutex_lock(&w->lock);
+	}
+	pthread_mutex_unlock(&w->lock);
+	writer_flush(w);
+	return (NULL);
+}
+
+int
+writer_open(struct store *st, unsigned interval_ms, writer_notify_cb notify,
+    void *arg, struct writer **out, struct tp_err *err)
+{
+	struct writer	*w;
+
+	*out = NULL;
+	if ((w = calloc(1, sizeof *w)) == NULL)
+		return (error_set(err, TP_ENOMEM, "out of memory"));
+	w->store = st;
+	w->interval_ms = interval_ms != 0 ? interval_ms : 100;
+	w->notify = notify;
+	w->notify_arg = arg;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	TAILQ_INIT(&w->queue);
+	TAILQ_INIT(&w->done);
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		writer_close(w);
+		return (error_set(err, TP_ENOMEM, "cannot start the writer "
+		    "thread"));
+	}
+	w->started = 1;
+	*out = w;
+	return (TP_OK);
+}
+
+void
+writer_close(struct writer *w)
+{
+	struct writer_req	*r, *r1;
+
+	if (w == NULL)
+		return;
+	if (w->started) {
+		pthread_mutex_lock(&w->lock);
+		w->stopping = 1;
+		pthread_cond_signal(&w->cond);
+		pthread_mutex_unlock(&w->lock);
+		pthread_join(w->thread, NULL);
+	}
+	writer_drain(w);
+	TAILQ_FOREACH_SAFE(r, &w->queue, entry, r1)
+		free(r);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
+
+int
+writer_submit(struct writer *w, const struct writer_op *op, void *arg,
+    size_t bytes, int sync)
+{
+	struct writer_req	*r;
+
+	if ((r = calloc(1, sizeof *r)) == NULL)
+		return (TP_ENOMEM);
+	r->op = op;
+	r->arg = arg;
+	r->bytes = bytes;
+	r->sync = sync;
+	pthread_mutex_lock(&w->lock);
+	if (w->stopping) {
+		pthread_mutex_unlock(&w->lock);
+		free(r);
+		return (TP_ESHUTDOWN);
+	}
+	TAILQ_INSERT_TAIL(&w->queue, r, entry);
+	w->pending_bytes += bytes;
+	w->pending++;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	return (TP_OK);
+}
+
+void
+writer_drain(struct writer *w)
+{
+	struct writer_reqs	 done;
+	struct writer_req	*r, *r1;
+	size_t			 bytes = 0, n = 0;
+
+	TAILQ_INIT(&done);
+	pthread_mutex_lock(&w->lock);
+	TAILQ_CONCAT(&done, &w->done, entry);
+	pthread_mutex_unlock(&w->lock);
+	TAILQ_FOREACH_SAFE(r, &done, entry, r1) {
+		bytes += r->bytes;
+		n++;
+		r->op->done(r->arg, r->code);
+		free(r);
+	}
+	pthread_mutex_lock(&w->lock);
+	w->pending_bytes -= bytes;
+	w->pending -= n;
+	pthread_mutex_unlock(&w->lock);
+}
+
+size_t
+writer_pending_bytes(struct writer *w)
+{
+	size_t	n;
+
+	pthread_mutex_lock(&w->lock);
+	n = w->pending_bytes;
+	pthread_mutex_unlock(&w->lock);
+	return (n);
+}
+
+size_t
+writer_pending(struct writer *w)
+{
+	size_t	n;
+
+	pthread_mutex_lock(&w->lock);
+	n = w->pending;
+	pthread_mutex_unlock(&w->lock);
+	return (n);
+}
