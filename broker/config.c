@@ -228,26 +228,70 @@ config_read_file(struct config *cfg, const char *path)
 void
 config_usage(FILE *f)
 {
-	fprintf(f, "usage: tupelod [-hV] [-c file] [-d data_dir] "
-	    "[-l addr:port] [-v]... [--option value]...\n");
+	fprintf(f, "usage: tupelod [-hvV] [-c file] [-d data_dir] "
+	    "[-l addr:port]\n"
+	    "               [--option value ...]\n");
+}
+
+/* The current value of an option, as the config file would write it. */
+static void
+config_value(const struct config *cfg, const struct config_option *o,
+    char *buf, size_t len)
+{
+	const void	*field = (const char *)cfg + o->offset;
+	uint64_t	 v;
+
+	switch (o->type) {
+	case CONFIG_STRING:
+		snprintf(buf, len, "%s", *(char *const *)field != NULL &&
+		    **(char *const *)field != '\0' ? *(char *const *)field :
+		    "\"\"");
+		return;
+	case CONFIG_CHOICE:
+		v = *(const uint64_t *)field;
+		if (o->offset != OFF(log_level))
+			v--;
+		snprintf(buf, len, "%s", o->choices[v]);
+		return;
+	case CONFIG_SIZE:
+		v = *(const uint64_t *)field;
+		if (v != 0 && v % (1024 * MIB) == 0)
+			snprintf(buf, len, "%lluG", (unsigned long long)(v /
+			    (1024 * MIB)));
+		else if (v != 0 && v % MIB == 0)
+			snprintf(buf, len, "%lluM", (unsigned long long)(v /
+			    MIB));
+		else if (v != 0 && v % 1024 == 0)
+			snprintf(buf, len, "%lluK", (unsigned long long)(v /
+			    1024));
+		else
+			snprintf(buf, len, "%llu", (unsigned long long)v);
+		return;
+	case CONFIG_NUMBER:
+		snprintf(buf, len, "%llu",
+		    (unsigned long long)*(const uint64_t *)field);
+		return;
+	}
 }
 
 static void
-config_help(const struct config *defaults)
+config_help(const struct config *cfg)
 {
 	const struct config_option	*o;
+	char				 value[256];
 	size_t				 i, j;
 
 	config_usage(stdout);
-	printf("\nTupelo message broker.\n\n"
+	printf("\nThe Tupelo message broker.\n\n"
 	    "  -c, --config FILE  read settings from FILE (tupelod.conf(5))\n"
 	    "  -v, --verbose      log one level more (repeatable)\n"
 	    "  -h, --help         show this help\n"
 	    "  -V, --version      show the version\n\n"
-	    "Options (config file name = value, or --name value):\n");
+	    "Options (in the config file: name = value); the values shown\n"
+	    "are those in force, after the config file:\n");
 	for (i = 0; i < CONFIG_N; i++) {
 		o = &config_table[i];
-		if (o->flag != 0 && o->type == CONFIG_STRING)
+		if (o->flag != 0)
 			printf("  -%c, --%s", o->flag, o->name);
 		else
 			printf("  --%s", o->name);
@@ -258,10 +302,9 @@ config_help(const struct config *defaults)
 		} else
 			printf(" %s", o->type == CONFIG_STRING ? "TEXT" :
 			    o->type == CONFIG_SIZE ? "SIZE" : "N");
-		printf("\n      %s (default: %s)\n", o->help,
-		    *o->def != '\0' ? o->def : "\"\"");
+		config_value(cfg, o, value, sizeof value);
+		printf(" [%s]\n      %s\n", value, o->help);
 	}
-	(void)defaults;
 }
 
 static int
@@ -287,7 +330,7 @@ config_load(struct config *cfg, int argc, char **argv)
 	static struct option	 longopts[CONFIG_N + 5];
 	const struct config_option *o;
 	char			 why[512];
-	int			 ch, idx, verbose = 0, errors = 0;
+	int			 ch, idx, verbose = 0, errors = 0, help = 0;
 	size_t			 i, n = 0;
 
 	if (config_defaults(cfg) != 0)
@@ -311,10 +354,8 @@ config_load(struct config *cfg, int argc, char **argv)
 		    "config", CONFIG_STRING, 'c', 0, 0, "", NULL,
 		    OFF(config_file), "" }, optarg, why, sizeof why) != 0)
 			return (2);
-		if (ch == 'h') {
-			config_help(cfg);
-			return (1);
-		}
+		if (ch == 'h')
+			help = 1;
 		if (ch == 'V') {
 			printf("tupelod %s\n", TP_VERSION_STRING);
 			return (1);
@@ -323,6 +364,10 @@ config_load(struct config *cfg, int argc, char **argv)
 	if (cfg->config_file != NULL && config_read_file(cfg,
 	    cfg->config_file) != 0)
 		return (2);
+	if (help) {
+		config_help(cfg);
+		return (1);
+	}
 
 	opterr = 1;
 	optind = 0;

@@ -85,7 +85,8 @@ conn_output_bytes(void)
 
 	TAILQ_FOREACH(c, &conn_all, entry) {
 		if (c->bev != NULL)
-			n += evbuffer_get_length(bufferevent_get_output(c->bev));
+			n += evbuffer_get_length(
+			    bufferevent_get_output(c->bev));
 	}
 	return (n);
 }

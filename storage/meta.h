@@ -24,7 +24,8 @@ int	meta_station_del(MDB_txn *, MDB_dbi, const char *);
 /* Visit every station config, by name; stops when cb returns non-zero. */
 int	meta_station_load(MDB_txn *, MDB_dbi, meta_station_cb, void *);
 /* Counters: a missing entry reads as all zero. */
-int	meta_stats_get(MDB_txn *, MDB_dbi, const char *, Tupelo__StationStats *);
+int	meta_stats_get(MDB_txn *, MDB_dbi, const char *,
+	    Tupelo__StationStats *);
 int	meta_stats_put(MDB_txn *, MDB_dbi, const char *,
 	    const Tupelo__StationStats *);
 int	meta_group_put(MDB_txn *, MDB_dbi, const char *, const char *,

@@ -1,0 +1,115 @@
+#!/bin/sh
+# Set up Tupelo on a Debian machine: install the Debian packages that are
+# missing (nothing when all are present), build, then run or test.
+#
+#   tools/setup.sh run     build and start tupelod in the foreground
+#   tools/setup.sh check   build and run the whole test suite
+#   tools/setup.sh build   build only
+#   tools/setup.sh deps    install missing packages only
+set -eu
+
+PACKAGES="gcc make autoconf automake libtool pkgconf
+libevent-dev liblmdb-dev libprotobuf-c-dev protobuf-c-compiler
+libzstd-dev libcmocka-dev"
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+usage() {
+	echo "usage: tools/setup.sh run|check|build|deps" >&2
+	exit 2
+}
+
+deps() {
+	missing=""
+	for p in $PACKAGES; do
+		if ! dpkg-query -W -f '${Status}' "$p" 2>/dev/null |
+		    grep -q "install ok installed"; then
+			missing="$missing $p"
+		fi
+	done
+	[ -z "$missing" ] && return 0
+	echo "setup: installing:$missing" >&2
+	sudo=""
+	[ "$(id -u)" -ne 0 ] && sudo="sudo"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+	    --no-install-recommends $missing >&2
+}
+
+build() {
+	deps
+	if [ ! -x configure ] || [ configure.ac -nt configure ]; then
+		autoreconf -fi >&2
+	fi
+	if [ ! -f Makefile ] || [ configure -nt Makefile ]; then
+		./configure -q >&2
+	fi
+	make -s -j"$(nproc 2>/dev/null || echo 2)" >&2
+}
+
+# Sum the test results: cmocka's own counts where a program printed them,
+# otherwise the program's automake result.
+summary() {
+	passed=0 failed=0 skipped=0
+	for trs in $(find tests -name '*.trs' | sort); do
+		log=${trs%.trs}.log
+		run=$(sed -n 's/^\[==========\] \([0-9]*\) test(s) run\./\1/p' \
+		    "$log" | tail -n 1)
+		result=$(sed -n 's/^:test-result: //p' "$trs")
+		if [ -n "$run" ]; then
+			p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' \
+			    "$log" | tail -n 1)
+			s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test(s).*/\1/p' \
+			    "$log" | tail -n 1)
+			p=${p:-0} s=${s:-0}
+			passed=$((passed + p))
+			skipped=$((skipped + s))
+			failed=$((failed + run - p - s))
+			# A program that failed without cmocka saying so.
+			if [ "$result" != PASS ] && [ "$p" -eq "$run" ]; then
+				failed=$((failed + 1))
+			fi
+		else
+			case "$result" in
+			PASS) passed=$((passed + 1)) ;;
+			SKIP) skipped=$((skipped + 1)) ;;
+			*) failed=$((failed + 1)) ;;
+			esac
+		fi
+	done
+	echo "$passed passed, $failed failed, $skipped skipped"
+}
+
+case "${1:-}" in
+deps)
+	deps
+	;;
+build)
+	build
+	;;
+run)
+	build
+	exec ./broker/tupelod
+	;;
+check)
+	build
+	status=0
+	make -s check >&2 || status=$?
+	if [ "$status" -ne 0 ]; then
+		find tests -name '*.log' ! -name 'test-suite.log' |
+		    while read -r log; do
+			trs=${log%.log}.trs
+			[ -f "$trs" ] && grep -q '^:test-result: PASS' "$trs" &&
+			    continue
+			echo "==== $log" >&2
+			tail -n 60 "$log" >&2
+		done
+	fi
+	summary
+	exit "$status"
+	;;
+*)
+	usage
+	;;
+esac

@@ -94,7 +94,11 @@ int	tp_connect(const char *url, const char *client_name,
 	    struct tp_conn **out, struct tp_err *err);
 /* Close a connection and free it, its consumers must be freed first. */
 void	tp_close(struct tp_conn *conn);
-/* Set how long a request waits for its reply (default 30000 ms). */
+/*
+ * Set how long connecting, a write, or a request waiting for its reply may
+ * take (default 30000 ms; -1: no limit). A producer started from conn
+ * inherits it.
+ */
 void	tp_set_timeout(struct tp_conn *conn, int timeout_ms);
 /* The broker's greeting, e.g. "tupelod 0.1.0"; borrowed from conn. */
 const char *tp_server(struct tp_conn *conn);
@@ -112,7 +116,7 @@ struct tp_station_opts {
 	uint64_t	retention_age_s;	/* seconds */
 	uint64_t	retention_messages;
 	uint64_t	retention_bytes;
-	int		retention_ack;		/* 1: drop once all groups acked */
+	int		retention_ack;		/* 1: drop when all acked */
 	int		durability;		/* enum tp_durability */
 	uint32_t	max_message_size;	/* bytes of payload */
 };
@@ -122,7 +126,7 @@ struct tp_station_info {
 	struct tp_station_opts	opts;
 	uint64_t		messages;	/* messages kept */
 	uint64_t		first_seq;	/* 0 when empty */
-	uint64_t		last_seq;	/* last ever assigned, 0 if none */
+	uint64_t		last_seq;	/* last assigned, 0: none */
 	uint64_t		bytes;		/* stored bytes */
 	uint32_t		groups;		/* consumer groups */
 	int64_t			created_ns;	/* ns since the epoch */
@@ -171,6 +175,12 @@ struct tp_message {
  * Returns TP_OK, TP_ENOSTATION, TP_ETOOBIG, TP_EINVAL, TP_ENOSPC, TP_EIO,
  * TP_ESHUTDOWN, or a connection error; on error nothing of the batch is
  * acknowledged (it may or may not be stored if the connection was lost).
+ * A batch larger than the broker's frame limit, or than 10000 messages, is
+ * sent as several requests in order, each waited for before the next: the
+ * range then may include other producers' messages, and an error may come
+ * after a first part was stored. The broker checks payload sizes against
+ * the station's limit (TP_ETOOBIG); a message that fits in no frame fails
+ * here with TP_ETOOBIG.
  */
 int	tp_produce(struct tp_conn *conn, const char *station,
 	    const struct tp_message *msgs, size_t n, uint64_t *first_seq,
@@ -184,10 +194,12 @@ int	tp_produce(struct tp_conn *conn, const char *station,
  */
 struct tp_producer;
 
+/* Zero in a field means its default. */
 struct tp_producer_opts {
-	uint32_t	batch_size;	/* messages per batch, default 500 */
+	uint32_t	batch_size;	/* messages per batch, default 500,
+					   at most 10000 */
 	uint32_t	batch_bytes;	/* payload bytes per batch, 512 KiB */
-	uint32_t	linger_ms;	/* wait for a batch to fill, default 2 */
+	uint32_t	linger_ms;	/* wait to fill a batch, default 2 */
 	uint32_t	max_pending;	/* messages not yet acknowledged before
 					   tp_producer_send() blocks, 50000 */
 };
@@ -195,23 +207,28 @@ struct tp_producer_opts {
 /*
  * Outcome of one message: code TP_OK with its sequence number, or an error
  * code with seq 0. opaque is what was given to tp_producer_send(). Runs on
- * the producer's thread; must not call tp_producer_free().
+ * the producer's thread; must not call tp_producer_flush() or
+ * tp_producer_free(), nor tp_producer_send() on the same producer (it may
+ * block for good).
  */
 typedef void (*tp_produce_cb)(void *arg, int code, uint64_t seq,
     void *opaque);
 
 /*
  * Start a producer for one station, on a new connection to the same broker
- * as conn (conn is only borrowed for its URL). opts NULL means defaults; cb
- * may be NULL. Returns TP_OK, TP_EINVAL, TP_ENOMEM, or a connection error.
+ * as conn (conn is only borrowed for its URL and timeout). It looks the
+ * station up first, to learn its message size limit. opts NULL means
+ * defaults; cb may be NULL. Returns TP_OK, TP_EINVAL, TP_EBADNAME,
+ * TP_ENOSTATION, TP_ENOMEM, or a connection error.
  */
 int	tp_producer_new(struct tp_conn *conn, const char *station,
 	    const struct tp_producer_opts *opts, tp_produce_cb cb, void *arg,
 	    struct tp_producer **out, struct tp_err *err);
 /*
  * Queue a copy of one message. Blocks while max_pending messages are
- * unacknowledged. Returns TP_OK, TP_ETOOBIG, TP_EINVAL, TP_ENOMEM, or the
- * error that stopped the producer (a lost connection).
+ * unacknowledged. Returns TP_OK, TP_ETOOBIG (payload above the station's
+ * limit), TP_EINVAL, TP_ENOMEM, or the error that stopped the producer (a
+ * lost connection). The callback runs only for messages queued with TP_OK.
  */
 int	tp_producer_send(struct tp_producer *p, const struct tp_message *msg,
 	    void *opaque);
@@ -279,14 +296,18 @@ int	tp_consumer_new(struct tp_conn *conn, const char *station,
 /*
  * Wait up to timeout_ms (-1: forever, 0: poll) for the next message.
  * Returns TP_OK with *out set (free with tp_msg_free()), TP_ETIMEDOUT if
- * none came, or a connection error.
+ * none came, TP_EPROTO or TP_ETOOBIG for a message whose payload cannot be
+ * decoded (it is skipped: unacked, the group delivers it again),
+ * TP_ENOMEM, or a connection error.
  */
 int	tp_consume(struct tp_consumer *c, int timeout_ms, struct tp_msg **out,
 	    struct tp_err *err);
 /*
- * Acknowledge a message received from c. Acks are sent in batches with
- * the next tp_consume() or tp_consumer_commit(); the message may still be
- * delivered again until tp_consumer_commit() returned TP_OK.
+ * Acknowledge a message received from c. Acks are sent in batches: when
+ * 256 are gathered, when tp_consume() has no queued message left and waits
+ * on the network, and by tp_consumer_commit(); the message may still be
+ * delivered again until tp_consumer_commit() returned TP_OK. Returns TP_OK,
+ * TP_EINVAL (m NULL), or the connection's error.
  */
 int	tp_ack(struct tp_consumer *c, const struct tp_msg *m,
 	    struct tp_err *err);

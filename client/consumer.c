@@ -1,0 +1,263 @@
+/*
+ * Consumers: one subscription of a consumer group on a borrowed
+ * connection. The connection routes this subscription's Deliver frames to
+ * consumer_deliver_cb, which queues them whole; tp_consume hands their
+ * records out one by one. Acks are gathered (up to CONSUMER_ACKS_MAX) and
+ * sent as one Ack request whose reply is counted, not waited for, until
+ * tp_consumer_commit. Acks also free the broker's credit, so they go out
+ * before tp_consume waits on the network.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/conn.h"
+#include "client/msg.h"
+#include "proto/compat.h"
+#include "proto/error.h"
+#include "proto/frame.h"
+#include "proto/validate.h"
+
+#define CONSUMER_ACKS_MAX		256
+#define CONSUMER_UNACKED_DEFAULT	1000
+
+struct consumer_batch {
+	Tupelo__Frame			*f;	/* owned Deliver frame */
+	size_t				 next;	/* next record to hand out */
+	TAILQ_ENTRY(consumer_batch)	 entry;
+};
+
+struct tp_consumer {
+	struct tp_conn			*conn;	/* borrowed until free */
+	uint64_t			 sub;
+	TAILQ_HEAD(, consumer_batch)	 queue;	/* owned, oldest first */
+	int				 lost;	/* a delivery dropped: ENOMEM */
+
+	uint64_t			 acks[CONSUMER_ACKS_MAX];
+	size_t				 nacks;	/* acks not yet sent */
+	unsigned int			 inflight; /* Acks without reply */
+	struct tp_err			 ack_err; /* first failure, or 0 */
+};
+
+static void
+consumer_deliver_cb(void *arg, Tupelo__Frame *f)
+{
+	struct tp_consumer	*c = arg;
+	struct consumer_batch	*b;
+
+	if ((b = malloc(sizeof *b)) == NULL) {
+		/* The broker delivers these again after its ack wait. */
+		c->lost = 1;
+		frame_free(f);
+		return;
+	}
+	b->f = f;
+	b->next = 0;
+	TAILQ_INSERT_TAIL(&c->queue, b, entry);
+}
+
+static void
+consumer_ack_cb(void *arg, Tupelo__Frame *reply, const struct tp_err *why)
+{
+	struct tp_consumer	*c = arg;
+	struct tp_err		 e;
+
+	c->inflight--;
+	if (reply == NULL)
+		e = *why;
+	else if (reply->body_case != TUPELO__FRAME__BODY_OK)
+		conn_unexpected(reply, &e);
+	else
+		e.code = TP_OK;
+	frame_free(reply);
+	if (e.code != TP_OK && c->ack_err.code == TP_OK)
+		c->ack_err = e;
+}
+
+/* Send the gathered acks as one Ack request. */
+static int
+consumer_send_acks(struct tp_consumer *c, struct tp_err *err)
+{
+	Tupelo__Frame	f = TUPELO__FRAME__INIT;
+	Tupelo__Ack	ack = TUPELO__ACK__INIT;
+	int		code;
+
+	if (c->nacks == 0)
+		return (TP_OK);
+	ack.sub = c->sub;
+	ack.seqs = c->acks;
+	ack.n_seqs = c->nacks;
+	f.body_case = TUPELO__FRAME__BODY_ACK;
+	f.ack = &ack;
+	code = conn_send(c->conn, &f, consumer_ack_cb, c, err);
+	c->nacks = 0;
+	if (code == TP_OK)
+		c->inflight++;
+	return (code);
+}
+
+static int
+consumer_subscribe(struct tp_consumer *c, const char *station,
+    const char *group, const struct tp_consumer_opts *opts,
+    struct tp_err *err)
+{
+	Tupelo__Frame		 f = TUPELO__FRAME__INIT, *reply = NULL;
+	Tupelo__Subscribe	 s = TUPELO__SUBSCRIBE__INIT;
+	int			 code;
+
+	s.station = (char *)station;
+	s.group = (char *)group;
+	s.max_unacked = CONSUMER_UNACKED_DEFAULT;
+	if (opts != NULL && opts->max_unacked != 0)
+		s.max_unacked = opts->max_unacked;
+	if (opts != NULL && opts->name != NULL)
+		s.consumer = (char *)opts->name;
+	f.body_case = TUPELO__FRAME__BODY_SUBSCRIBE;
+	f.subscribe = &s;
+	if ((code = conn_request(c->conn, &f, &reply, err)) != TP_OK)
+		return (code);
+	if (reply->body_case != TUPELO__FRAME__BODY_SUBSCRIBE_OK ||
+	    reply->subscribe_ok == NULL)
+		code = conn_unexpected(reply, err);
+	else
+		c->sub = reply->subscribe_ok->sub;
+	frame_free(reply);
+	return (code);
+}
+
+static void
+consumer_unsubscribe(struct tp_consumer *c)
+{
+	Tupelo__Frame		 f = TUPELO__FRAME__INIT, *reply = NULL;
+	Tupelo__Unsubscribe	 u = TUPELO__UNSUBSCRIBE__INIT;
+
+	u.sub = c->sub;
+	f.body_case = TUPELO__FRAME__BODY_UNSUBSCRIBE;
+	f.unsubscribe = &u;
+	if (conn_request(c->conn, &f, &reply, NULL) == TP_OK)
+		frame_free(reply);
+}
+
+int
+tp_consumer_new(struct tp_conn *conn, const char *station, const char *group,
+    const struct tp_consumer_opts *opts, struct tp_consumer **out,
+    struct tp_err *err)
+{
+	struct tp_consumer	*c;
+	int			 code;
+
+	*out = NULL;
+	if ((code = validate_name("station", station, err)) != TP_OK ||
+	    (code = validate_name("group", group, err)) != TP_OK)
+		return (code);
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return (error_set(err, TP_ENOMEM, "no memory for a consumer"));
+	c->conn = conn;
+	TAILQ_INIT(&c->queue);
+	if ((code = consumer_subscribe(c, station, group, opts, err)) != TP_OK)
+		goto fail;
+	if ((code = conn_sub_add(conn, c->sub, consumer_deliver_cb, c,
+	    err)) != TP_OK) {
+		consumer_unsubscribe(c);
+		goto fail;
+	}
+	*out = c;
+	return (TP_OK);
+fail:
+	free(c);
+	return (code);
+}
+
+int
+tp_consume(struct tp_consumer *c, int timeout_ms, struct tp_msg **out,
+    struct tp_err *err)
+{
+	struct consumer_batch	*b;
+	Tupelo__Deliver		*d;
+	int64_t			 deadline = conn_deadline(timeout_ms);
+	int			 code;
+
+	*out = NULL;
+	for (;;) {
+		if (c->lost) {
+			c->lost = 0;
+			return (error_set(err, TP_ENOMEM, "no memory for a "
+			    "delivery; it comes again after the ack wait"));
+		}
+		if ((b = TAILQ_FIRST(&c->queue)) != NULL) {
+			d = b->f->deliver;
+			if (b->next < d->n_records)
+				return (msg_from_record(d->records[b->next++],
+				    out, err));
+			TAILQ_REMOVE(&c->queue, b, entry);
+			frame_free(b->f);
+			free(b);
+			continue;
+		}
+		if ((code = consumer_send_acks(c, err)) != TP_OK)
+			return (code);
+		code = conn_pump(c->conn, conn_remaining(deadline), -1, err);
+		if (code == TP_ETIMEDOUT) {
+			if (conn_remaining(deadline) == 0)
+				return (error_set(err, TP_ETIMEDOUT, "no "
+				    "message within %d ms", timeout_ms));
+		} else if (code != TP_OK)
+			return (code);
+	}
+}
+
+int
+tp_ack(struct tp_consumer *c, const struct tp_msg *m, struct tp_err *err)
+{
+	if (m == NULL || tp_msg_seq(m) == 0)
+		return (error_set(err, TP_EINVAL, "ack of no message"));
+	if (c->nacks == CONSUMER_ACKS_MAX)
+		consumer_send_acks(c, NULL);
+	c->acks[c->nacks++] = tp_msg_seq(m);
+	if (c->nacks == CONSUMER_ACKS_MAX)
+		return (consumer_send_acks(c, err));
+	return (TP_OK);
+}
+
+int
+tp_consumer_commit(struct tp_consumer *c, int timeout_ms, struct tp_err *err)
+{
+	int64_t	deadline = conn_deadline(timeout_ms);
+	int	code;
+
+	code = consumer_send_acks(c, err);
+	while (code == TP_OK && c->inflight > 0) {
+		code = conn_pump(c->conn, conn_remaining(deadline), -1, err);
+		if (code == TP_ETIMEDOUT && conn_remaining(deadline) != 0)
+			code = TP_OK;
+		else if (code == TP_ETIMEDOUT)
+			return (error_set(err, TP_ETIMEDOUT, "%u acks not "
+			    "confirmed within %d ms", c->inflight, timeout_ms));
+	}
+	if (c->ack_err.code != TP_OK) {
+		code = c->ack_err.code;
+		if (err != NULL)
+			*err = c->ack_err;
+		c->ack_err.code = TP_OK;
+	}
+	return (code);
+}
+
+void
+tp_consumer_free(struct tp_consumer *c)
+{
+	struct consumer_batch	*b;
+
+	if (c == NULL)
+		return;
+	tp_consumer_commit(c, conn_timeout(c->conn), NULL);
+	if (conn_failed(c->conn, NULL) == TP_OK)
+		consumer_unsubscribe(c);
+	conn_cancel(c->conn, c);
+	conn_sub_remove(c->conn, c->sub);
+	while ((b = TAILQ_FIRST(&c->queue)) != NULL) {
+		TAILQ_REMOVE(&c->queue, b, entry);
+		frame_free(b->f);
+		free(b);
+	}
+	free(c);
+}

@@ -1,0 +1,17 @@
+/*
+ * Dialling the broker: URL parsing and a TCP connect with a timeout.
+ */
+#ifndef TP_CLIENT_DIAL_H
+#define TP_CLIENT_DIAL_H
+
+#include <stddef.h>
+
+struct tp_err;
+
+/* Split "tupelo://[user:pass@]host[:port]" into host and port strings. */
+int	dial_parse(const char *, char *, size_t, char *, size_t,
+	    struct tp_err *);
+/* Connect to host and port within ms (-1: no limit); *fd non-blocking. */
+int	dial_connect(const char *, const char *, int, int *, struct tp_err *);
+
+#endif

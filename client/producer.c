@@ -1,0 +1,656 @@
+/*
+ * Producing: tp_produce sends a batch synchronously on the caller's
+ * connection; a tp_producer copies messages into a queue that its own I/O
+ * thread turns into Produce requests on a connection of its own, with up
+ * to PRODUCER_INFLIGHT requests pipelined.
+ *
+ * Locking: p->lock guards the queue, the counters and the error latch;
+ * senders and flushers wait on p->cond, which is broadcast whenever pending
+ * drops or the producer stops. The thread owns the connection and never
+ * holds the lock while doing I/O or running the callback. Senders wake it
+ * through a pipe. pending counts messages whose outcome has not been
+ * reported yet, and drops only after the callback ran, so a flush returns
+ * after every callback of what it waited for.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client/conn.h"
+#include "proto/compat.h"
+#include "proto/error.h"
+#include "proto/frame.h"
+#include "proto/validate.h"
+#include "proto/wire.h"
+
+#define PRODUCER_INFLIGHT	8		/* Produce requests in flight */
+#define PRODUCER_OVERHEAD	256		/* Frame and Produce fields */
+
+struct producer_msg {
+	TAILQ_ENTRY(producer_msg)	 entry;
+	void				*opaque;	/* the caller's */
+	size_t				 wire;	/* bytes inside a Produce */
+	int64_t				 queued_ms; /* when it was sent */
+	Tupelo__Message			 m;	/* points into this block */
+};
+TAILQ_HEAD(producer_msgs, producer_msg);
+
+/* One Produce request in flight. */
+struct producer_batch {
+	struct tp_producer	*p;
+	struct producer_msgs	 msgs;		/* owned */
+	size_t			 count;
+};
+
+struct tp_producer {
+	struct tp_conn		*conn;		/* owned; the thread's */
+	char			 station[TP_NAME_MAX + 1];
+	struct tp_producer_opts	 opts;
+	uint32_t		 max_payload;	/* the station's limit */
+	size_t			 max_wire;	/* message bytes per Produce */
+	tp_produce_cb		 cb;
+	void			*arg;		/* the caller's, for cb */
+
+	pthread_t		 thread;
+	int			 wake[2];	/* pipe: senders to thread */
+	unsigned int		 inflight;	/* thread only */
+
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	struct producer_msgs	 queue;		/* owned, not yet sent */
+	size_t			 nqueued;
+	size_t			 queued_bytes;	/* payload bytes queued */
+	size_t			 pending;	/* outcome not yet reported */
+	int			 flushing;	/* flushers waiting */
+	int			 stop;
+	int			 fatal;		/* code that stopped us, or 0 */
+	int			 first_err;	/* since the last flush */
+};
+
+/* Point m at msg's data (borrowed), with nheaders slots at hp and h. */
+static int
+producer_fill(Tupelo__Message *m, Tupelo__Header **hp, Tupelo__Header *h,
+    const struct tp_message *msg, struct tp_err *err)
+{
+	size_t	i;
+
+	tupelo__message__init(m);
+	if (msg->len > 0 && msg->payload == NULL)
+		return (error_set(err, TP_EINVAL, "message without payload"));
+	if (msg->nheaders > 0 && msg->headers == NULL)
+		return (error_set(err, TP_EINVAL, "message without headers"));
+	for (i = 0; i < msg->nheaders; i++) {
+		if (msg->headers[i].key == NULL)
+			return (error_set(err, TP_EINVAL, "header without a "
+			    "key"));
+		tupelo__header__init(&h[i]);
+		h[i].key = (char *)msg->headers[i].key;
+		if (msg->headers[i].value != NULL)
+			h[i].value = (char *)msg->headers[i].value;
+		hp[i] = &h[i];
+	}
+	m->n_headers = msg->nheaders;
+	m->headers = hp;
+	if (msg->msg_id != NULL)
+		m->msg_id = (char *)msg->msg_id;
+	m->payload.data = (uint8_t *)msg->payload;
+	m->payload.len = msg->len;
+	return (validate_message(m, err));
+}
+
+/* Bytes m takes inside a Produce; TP_ETOOBIG if no frame can hold it. */
+static int
+producer_wire(const Tupelo__Message *m, size_t max_wire, size_t *wire,
+    struct tp_err *err)
+{
+	size_t	size;
+
+	size = tupelo__message__get_packed_size(m);
+	*wire = 1 + wire_varint_size(size) + size;
+	if (*wire > max_wire)
+		return (error_set(err, TP_ETOOBIG, "message of %zu bytes is "
+		    "larger than a frame (%zu)", m->payload.len, max_wire));
+	return (TP_OK);
+}
+
+static size_t
+producer_max_wire(struct tp_conn *conn)
+{
+	uint32_t	max = conn_max_frame(conn);
+
+	return (max > 2 * PRODUCER_OVERHEAD ? max - PRODUCER_OVERHEAD :
+	    PRODUCER_OVERHEAD);
+}
+
+/* Send one Produce of n messages and wait for its ack. */
+static int
+producer_request(struct tp_conn *conn, const char *station,
+    Tupelo__Message **mp, size_t n, uint64_t *first, uint64_t *last,
+    struct tp_err *err)
+{
+	Tupelo__Frame	 f = TUPELO__FRAME__INIT, *reply = NULL;
+	Tupelo__Produce	 pr = TUPELO__PRODUCE__INIT;
+	int		 code;
+
+	pr.station = (char *)station;
+	pr.messages = mp;
+	pr.n_messages = n;
+	f.body_case = TUPELO__FRAME__BODY_PRODUCE;
+	f.produce = &pr;
+	if ((code = conn_request(conn, &f, &reply, err)) != TP_OK)
+		return (code);
+	if (reply->body_case != TUPELO__FRAME__BODY_PRODUCE_ACK ||
+	    reply->produce_ack == NULL)
+		code = conn_unexpected(reply, err);
+	else {
+		*first = reply->produce_ack->first_seq;
+		*last = reply->produce_ack->last_seq;
+	}
+	frame_free(reply);
+	return (code);
+}
+
+/*
+ * A batch too large for one frame, or for VALIDATE_BATCH_MAX, goes out as
+ * several Produce requests, one after the other, so their ranges are in
+ * order (though other producers' messages may fall between them).
+ */
+int
+tp_produce(struct tp_conn *conn, const char *station,
+    const struct tp_message *msgs, size_t n, uint64_t *first_seq,
+    uint64_t *last_seq, struct tp_err *err)
+{
+	Tupelo__Message	 *m = NULL, **mp = NULL;
+	Tupelo__Header	 *h = NULL, **hp = NULL;
+	size_t		 *wire = NULL, i, j, nh = 0, off = 0, sum, max_wire;
+	uint64_t	  first = 0, last = 0, f1 = 0, l1 = 0;
+	int		  code;
+
+	if ((code = validate_name("station", station, err)) != TP_OK)
+		return (code);
+	if (n == 0 || msgs == NULL)
+		return (error_set(err, TP_EINVAL, "produce of no messages"));
+	for (i = 0; i < n; i++) {
+		if (msgs[i].nheaders > VALIDATE_HEADERS_MAX)
+			return (error_set(err, TP_EINVAL, "%zu headers on one "
+			    "message, at most %d", msgs[i].nheaders,
+			    VALIDATE_HEADERS_MAX));
+		nh += msgs[i].nheaders;
+	}
+	m = calloc(n, sizeof *m);
+	mp = calloc(n, sizeof *mp);
+	wire = calloc(n, sizeof *wire);
+	h = calloc(nh + 1, sizeof *h);
+	hp = calloc(nh + 1, sizeof *hp);
+	if (m == NULL || mp == NULL || wire == NULL || h == NULL ||
+	    hp == NULL) {
+		code = error_set(err, TP_ENOMEM, "no memory for %zu messages",
+		    n);
+		goto out;
+	}
+	max_wire = producer_max_wire(conn);
+	for (i = 0; i < n; i++) {
+		code = producer_fill(&m[i], hp + off, h + off, &msgs[i], err);
+		if (code != TP_OK ||
+		    (code = producer_wire(&m[i], max_wire, &wire[i], err)) !=
+		    TP_OK)
+			goto out;
+		mp[i] = &m[i];
+		off += msgs[i].nheaders;
+	}
+	for (i = 0; i < n; i = j) {
+		sum = 0;
+		for (j = i; j < n && j - i < VALIDATE_BATCH_MAX &&
+		    (j == i || sum + wire[j] <= max_wire); j++)
+			sum += wire[j];
+		code = producer_request(conn, station, mp + i, j - i, &f1, &l1,
+		    err);
+		if (code != TP_OK)
+			goto out;
+		if (i == 0)
+			first = f1;
+		last = l1;
+	}
+	if (first_seq != NULL)
+		*first_seq = first;
+	if (last_seq != NULL)
+		*last_seq = last;
+out:
+	free(m);
+	free(mp);
+	free(wire);
+	free(h);
+	free(hp);
+	return (code);
+}
+
+/* Copy msg into one block: the entry, header tables, strings, payload. */
+static int
+producer_msg_new(struct tp_producer *p, const struct tp_message *msg,
+    void *opaque, struct producer_msg **out)
+{
+	struct producer_msg	*pm;
+	Tupelo__Header		**hp, *h;
+	size_t			 i, n, size;
+	char			*s;
+	int			 code;
+
+	*out = NULL;
+	if (msg == NULL)
+		return (TP_EINVAL);
+	if (msg->len > p->max_payload)
+		return (TP_ETOOBIG);
+	if (msg->nheaders > VALIDATE_HEADERS_MAX ||
+	    (msg->nheaders > 0 && msg->headers == NULL))
+		return (TP_EINVAL);
+	size = sizeof *pm + msg->nheaders * (sizeof *hp + sizeof *h);
+	size += (msg->msg_id != NULL ? strlen(msg->msg_id) + 1 : 0) + msg->len;
+	for (i = 0; i < msg->nheaders; i++) {
+		if (msg->headers[i].key == NULL)
+			return (TP_EINVAL);
+		size += strlen(msg->headers[i].key) + 1;
+		if (msg->headers[i].value != NULL)
+			size += strlen(msg->headers[i].value) + 1;
+	}
+	if ((pm = malloc(size)) == NULL)
+		return (TP_ENOMEM);
+	hp = (Tupelo__Header **)(pm + 1);
+	h = (Tupelo__Header *)(hp + msg->nheaders);
+	s = (char *)(h + msg->nheaders);
+	if ((code = producer_fill(&pm->m, hp, h, msg, NULL)) != TP_OK ||
+	    (code = producer_wire(&pm->m, p->max_wire, &pm->wire, NULL)) !=
+	    TP_OK) {
+		free(pm);
+		return (code);
+	}
+	/* Now move what m borrows into the block. */
+	for (i = 0; i < msg->nheaders; i++) {
+		n = strlen(h[i].key) + 1;
+		h[i].key = memcpy(s, h[i].key, n);
+		s += n;
+		if (msg->headers[i].value != NULL) {
+			n = strlen(h[i].value) + 1;
+			h[i].value = memcpy(s, h[i].value, n);
+			s += n;
+		}
+	}
+	if (msg->msg_id != NULL) {
+		n = strlen(msg->msg_id) + 1;
+		pm->m.msg_id = memcpy(s, msg->msg_id, n);
+		s += n;
+	}
+	if (msg->len > 0)
+		pm->m.payload.data = memcpy(s, msg->payload, msg->len);
+	pm->opaque = opaque;
+	*out = pm;
+	return (TP_OK);
+}
+
+/* Report the outcome of msgs and free them; called without the lock. */
+static void
+producer_report(struct tp_producer *p, struct producer_msgs *msgs,
+    int code, uint64_t first_seq)
+{
+	struct producer_msg	*pm;
+	size_t			 n = 0;
+
+	while ((pm = TAILQ_FIRST(msgs)) != NULL) {
+		TAILQ_REMOVE(msgs, pm, entry);
+		if (p->cb != NULL)
+			p->cb(p->arg, code, code == TP_OK ? first_seq + n : 0,
+			    pm->opaque);
+		free(pm);
+		n++;
+	}
+	pthread_mutex_lock(&p->lock);
+	p->pending -= n;
+	if (code != TP_OK && p->first_err == TP_OK)
+		p->first_err = code;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void
+producer_ack_cb(void *arg, Tupelo__Frame *reply, const struct tp_err *why)
+{
+	struct producer_batch	*b = arg;
+	struct tp_producer	*p = b->p;
+	uint64_t		 first = 0;
+	int			 code = TP_OK;
+
+	p->inflight--;
+	if (reply == NULL)
+		code = why->code;
+	else if (reply->body_case != TUPELO__FRAME__BODY_PRODUCE_ACK ||
+	    reply->produce_ack == NULL)
+		code = conn_unexpected(reply, NULL);
+	else
+		first = reply->produce_ack->first_seq;
+	frame_free(reply);
+	producer_report(p, &b->msgs, code, first);
+	free(b);
+}
+
+/* Move the next batch off the queue into b; called with the lock held. */
+static void
+producer_take_locked(struct tp_producer *p, struct producer_batch *b)
+{
+	struct producer_msg	*pm;
+	size_t			 bytes = 0, wire = 0;
+
+	TAILQ_INIT(&b->msgs);
+	b->p = p;
+	b->count = 0;
+	while ((pm = TAILQ_FIRST(&p->queue)) != NULL) {
+		if (b->count > 0 && (b->count >= p->opts.batch_size ||
+		    bytes + pm->m.payload.len > p->opts.batch_bytes ||
+		    wire + pm->wire > p->max_wire))
+			break;
+		TAILQ_REMOVE(&p->queue, pm, entry);
+		TAILQ_INSERT_TAIL(&b->msgs, pm, entry);
+		b->count++;
+		bytes += pm->m.payload.len;
+		wire += pm->wire;
+	}
+	p->nqueued -= b->count;
+	p->queued_bytes -= bytes;
+}
+
+/* Send a batch; on failure report its messages. Without the lock. */
+static int
+producer_send(struct tp_producer *p, struct producer_batch *b)
+{
+	Tupelo__Frame		  f = TUPELO__FRAME__INIT;
+	Tupelo__Produce		  pr = TUPELO__PRODUCE__INIT;
+	Tupelo__Message		**mp;
+	struct producer_msg	 *pm;
+	size_t			  i = 0;
+	int			  code = TP_ENOMEM;
+
+	if ((mp = calloc(b->count, sizeof *mp)) != NULL) {
+		TAILQ_FOREACH(pm, &b->msgs, entry)
+			mp[i++] = &pm->m;
+		pr.station = p->station;
+		pr.messages = mp;
+		pr.n_messages = b->count;
+		f.body_case = TUPELO__FRAME__BODY_PRODUCE;
+		f.produce = &pr;
+		code = conn_send(p->conn, &f, producer_ack_cb, b, NULL);
+		free(mp);
+	}
+	if (code == TP_OK) {
+		p->inflight++;
+		return (TP_OK);
+	}
+	producer_report(p, &b->msgs, code, 0);
+	free(b);
+	return (code);
+}
+
+/* Fail everything still queued with the code that stopped the producer. */
+static void
+producer_drain_locked(struct tp_producer *p)
+{
+	struct producer_msgs	msgs;
+
+	TAILQ_INIT(&msgs);
+	TAILQ_CONCAT(&msgs, &p->queue, entry);
+	p->nqueued = 0;
+	p->queued_bytes = 0;
+	pthread_mutex_unlock(&p->lock);
+	producer_report(p, &msgs, p->fatal, 0);
+	pthread_mutex_lock(&p->lock);
+}
+
+static void *
+producer_main(void *arg)
+{
+	struct tp_producer	*p = arg;
+	struct producer_batch	*b;
+	struct producer_msg	*pm;
+	int64_t			 now, due;
+	int			 ready, timeout, expire;
+	char			 buf[64];
+
+	pthread_mutex_lock(&p->lock);
+	while (p->fatal == TP_OK && (!p->stop || p->nqueued > 0 ||
+	    p->inflight > 0)) {
+		now = conn_now_ms();
+		/* Linger is counted from the oldest queued message. */
+		due = -1;
+		if ((pm = TAILQ_FIRST(&p->queue)) != NULL)
+			due = pm->queued_ms + p->opts.linger_ms;
+		ready = p->nqueued > 0 && p->inflight < PRODUCER_INFLIGHT && (
+		    p->nqueued >= p->opts.batch_size ||
+		    p->queued_bytes >= p->opts.batch_bytes ||
+		    p->flushing || p->stop || now >= due);
+		if (ready && (b = malloc(sizeof *b)) != NULL) {
+			producer_take_locked(p, b);
+			pthread_mutex_unlock(&p->lock);
+			producer_send(p, b);
+			pthread_mutex_lock(&p->lock);
+			p->fatal = conn_failed(p->conn, NULL);
+			continue;
+		}
+		timeout = -1;
+		if (ready)
+			timeout = 10;	/* no memory for a batch: retry */
+		else if (p->nqueued > 0 && p->inflight < PRODUCER_INFLIGHT)
+			timeout = (int)(due - now);
+		pthread_mutex_unlock(&p->lock);
+		/* A broker that stops acking fails us within the timeout. */
+		expire = conn_expire(p->conn);
+		if (expire >= 0 && (timeout < 0 || expire < timeout))
+			timeout = expire;
+		conn_pump(p->conn, timeout, p->wake[0], NULL);
+		while (read(p->wake[0], buf, sizeof buf) > 0)
+			;	/* drain */
+		pthread_mutex_lock(&p->lock);
+		p->fatal = conn_failed(p->conn, NULL);
+	}
+	if (p->fatal != TP_OK)
+		producer_drain_locked(p);
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	return (NULL);
+}
+
+static void
+producer_wake(struct tp_producer *p)
+{
+	ssize_t	n;
+
+	/* A full pipe already wakes the thread. */
+	n = write(p->wake[1], "", 1);
+	(void)n;
+}
+
+/* The lock, and a condition variable on the monotonic clock. */
+static int
+producer_locks(struct tp_producer *p)
+{
+	pthread_condattr_t	attr;
+	int			rc;
+
+	if ((rc = pthread_condattr_init(&attr)) != 0)
+		return (rc);
+	if ((rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)) == 0 &&
+	    (rc = pthread_cond_init(&p->cond, &attr)) == 0 &&
+	    (rc = pthread_mutex_init(&p->lock, NULL)) != 0)
+		pthread_cond_destroy(&p->cond);
+	pthread_condattr_destroy(&attr);
+	return (rc);
+}
+
+int
+tp_producer_new(struct tp_conn *conn, const char *station,
+    const struct tp_producer_opts *opts, tp_produce_cb cb, void *arg,
+    struct tp_producer **out, struct tp_err *err)
+{
+	struct tp_producer	*p;
+	struct tp_station_info	 info;
+	sigset_t		 all, old;
+	int			 code, i, locks = 0;
+
+	*out = NULL;
+	if ((code = validate_name("station", station, err)) != TP_OK)
+		return (code);
+	if ((p = calloc(1, sizeof *p)) == NULL)
+		return (error_set(err, TP_ENOMEM, "no memory for a producer"));
+	p->wake[0] = p->wake[1] = -1;
+	snprintf(p->station, sizeof p->station, "%s", station);
+	p->cb = cb;
+	p->arg = arg;
+	if (opts != NULL)
+		p->opts = *opts;
+	if (p->opts.batch_size == 0)
+		p->opts.batch_size = 500;
+	if (p->opts.batch_size > VALIDATE_BATCH_MAX)
+		p->opts.batch_size = VALIDATE_BATCH_MAX;
+	if (p->opts.batch_bytes == 0)
+		p->opts.batch_bytes = 512 * 1024;
+	if (p->opts.linger_ms == 0)
+		p->opts.linger_ms = 2;
+	if (p->opts.max_pending == 0)
+		p->opts.max_pending = 50000;
+	TAILQ_INIT(&p->queue);
+	if ((code = tp_connect(conn_url(conn), "libtupelo producer", &p->conn,
+	    err)) != TP_OK)
+		goto fail;
+	tp_set_timeout(p->conn, conn_timeout(conn));
+	if ((code = tp_station_info(p->conn, station, &info, err)) != TP_OK)
+		goto fail;
+	p->max_payload = info.opts.max_message_size;
+	if (p->max_payload == 0)
+		p->max_payload = conn_max_message(p->conn);
+	p->max_wire = producer_max_wire(p->conn);
+	if (pipe(p->wake) == -1) {
+		code = error_set(err, TP_ENOMEM, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	for (i = 0; i < 2; i++) {
+		fcntl(p->wake[i], F_SETFL, fcntl(p->wake[i], F_GETFL) |
+		    O_NONBLOCK);
+		fcntl(p->wake[i], F_SETFD, FD_CLOEXEC);
+	}
+	if ((code = producer_locks(p)) != 0) {
+		code = error_set(err, TP_ENOMEM, "cannot make a lock: %s",
+		    strerror(code));
+		goto fail;
+	}
+	locks = 1;
+	/* Signals are for the application's threads, not ours. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	code = pthread_create(&p->thread, NULL, producer_main, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (code != 0) {
+		code = error_set(err, TP_ENOMEM, "cannot start a thread: %s",
+		    strerror(code));
+		goto fail;
+	}
+	*out = p;
+	return (TP_OK);
+fail:
+	if (locks) {
+		pthread_mutex_destroy(&p->lock);
+		pthread_cond_destroy(&p->cond);
+	}
+	for (i = 0; i < 2; i++) {
+		if (p->wake[i] != -1)
+			close(p->wake[i]);
+	}
+	tp_close(p->conn);
+	free(p);
+	return (code);
+}
+
+int
+tp_producer_send(struct tp_producer *p, const struct tp_message *msg,
+    void *opaque)
+{
+	struct producer_msg	*pm;
+	int			 code, wake;
+
+	if ((code = producer_msg_new(p, msg, opaque, &pm)) != TP_OK)
+		return (code);
+	pthread_mutex_lock(&p->lock);
+	while (p->fatal == TP_OK && p->pending >= p->opts.max_pending)
+		pthread_cond_wait(&p->cond, &p->lock);
+	if ((code = p->fatal) != TP_OK) {
+		pthread_mutex_unlock(&p->lock);
+		free(pm);
+		return (code);
+	}
+	pm->queued_ms = conn_now_ms();
+	TAILQ_INSERT_TAIL(&p->queue, pm, entry);
+	p->nqueued++;
+	p->queued_bytes += msg->len;
+	p->pending++;
+	wake = p->nqueued == 1 || p->nqueued == p->opts.batch_size ||
+	    (p->queued_bytes >= p->opts.batch_bytes &&
+	    p->queued_bytes - msg->len < p->opts.batch_bytes);
+	pthread_mutex_unlock(&p->lock);
+	if (wake)
+		producer_wake(p);
+	return (TP_OK);
+}
+
+int
+tp_producer_flush(struct tp_producer *p, int timeout_ms)
+{
+	struct timespec	ts;
+	int		code = TP_OK;
+
+	if (timeout_ms >= 0) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += timeout_ms / 1000;
+		ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+	}
+	pthread_mutex_lock(&p->lock);
+	p->flushing++;
+	producer_wake(p);
+	while (p->pending > 0 && code == TP_OK) {
+		if (timeout_ms < 0)
+			pthread_cond_wait(&p->cond, &p->lock);
+		else if (pthread_cond_timedwait(&p->cond, &p->lock, &ts) ==
+		    ETIMEDOUT)
+			code = p->pending > 0 ? TP_ETIMEDOUT : TP_OK;
+	}
+	p->flushing--;
+	if (code == TP_OK) {
+		code = p->first_err;
+		p->first_err = TP_OK;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return (code);
+}
+
+void
+tp_producer_free(struct tp_producer *p)
+{
+	if (p == NULL)
+		return;
+	tp_producer_flush(p, -1);
+	pthread_mutex_lock(&p->lock);
+	p->stop = 1;
+	pthread_mutex_unlock(&p->lock);
+	producer_wake(p);
+	pthread_join(p->thread, NULL);
+	tp_close(p->conn);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->cond);
+	close(p->wake[0]);
+	close(p->wake[1]);
+	free(p);
+}

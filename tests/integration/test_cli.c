@@ -1,0 +1,245 @@
+/*
+ * The tupelo CLI against a real tupelod, as a user runs it: station
+ * commands with tables and --json, produce from arguments and standard
+ * input, consume through a group, exit statuses.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+static int
+setup(void **state)
+{
+	struct broker	*b;
+
+	if ((b = calloc(1, sizeof *b)) == NULL)
+		return (-1);
+	if (broker_start(b, NULL) != 0) {
+		free(b);
+		return (-1);
+	}
+	*state = b;
+	return (0);
+}
+
+static int
+teardown(void **state)
+{
+	broker_stop(*state);
+	free(*state);
+	return (0);
+}
+
+static void
+run_ok(struct broker *b, char **out, const char *args)
+{
+	char	*err = NULL;
+	int	 rc;
+
+	rc = cli_run(b, NULL, out, &err, "%s", args);
+	if (rc != 0)
+		fail_msg("tupelo %s: exit %d: %s", args, rc, err);
+	free(err);
+}
+
+static void
+test_cli_station_commands(void **state)
+{
+	struct broker	*b = *state;
+	char		*out, *err;
+
+	run_ok(b, &out, "station create cli.s1 --retention-age 60 "
+	    "--retention-messages 100 --retention-bytes 4096");
+	free(out);
+	run_ok(b, &out, "station ls");
+	assert_non_null(strstr(out, "NAME"));
+	assert_non_null(strstr(out, "cli.s1"));
+	free(out);
+	run_ok(b, &out, "--json station info cli.s1");
+	assert_non_null(strstr(out, "\"name\""));
+	assert_non_null(strstr(out, "\"cli.s1\""));
+	assert_non_null(strstr(out, "\"messages\""));
+	assert_non_null(strstr(out, "\"first_seq\""));
+	assert_non_null(strstr(out, "\"last_seq\""));
+	assert_non_null(strstr(out, "\"bytes\""));
+	free(out);
+
+	assert_int_equal(cli_run(b, NULL, &out, &err, "station create "
+	    "cli.s1"), 1);
+	assert_non_null(strstr(err, "exists"));
+	free(out);
+	free(err);
+	assert_int_equal(cli_run(b, NULL, &out, &err, "station info "
+	    "nosuch"), 1);
+	assert_true(strlen(err) > 0);
+	free(out);
+	free(err);
+	assert_int_equal(cli_run(b, NULL, &out, &err, "station create "
+	    "'Bad Name'"), 1);
+	free(out);
+	free(err);
+
+	run_ok(b, &out, "station rm cli.s1");
+	free(out);
+	assert_int_equal(cli_run(b, NULL, &out, &err, "station info cli.s1"),
+	    1);
+	free(out);
+	free(err);
+}
+
+static void
+test_cli_usage_errors(void **state)
+{
+	struct broker	*b = *state;
+	char		*out, *err;
+
+	assert_int_equal(cli_run(b, NULL, &out, &err, "frobnicate"), 2);
+	assert_true(strlen(err) > 0);
+	free(out);
+	free(err);
+	assert_int_equal(cli_run(b, NULL, &out, &err, "station create"), 2);
+	free(out);
+	free(err);
+	assert_int_equal(cli_run(b, NULL, &out, &err, "consume x"), 2);
+	free(out);
+	free(err);
+	assert_int_equal(cli_run(b, NULL, &out, &err, "consume x -g g -n "
+	    "abc"), 2);
+	free(out);
+	free(err);
+	assert_int_equal(cli_run(b, NULL, &out, &err, "--help"), 0);
+	assert_non_null(strstr(out, "station"));
+	free(out);
+	free(err);
+}
+
+static void
+test_cli_produce_arguments_and_headers(void **state)
+{
+	struct broker	*b = *state;
+	char		*out;
+
+	run_ok(b, &out, "station create cli.h");
+	free(out);
+	run_ok(b, &out, "produce cli.h -H kind=order -H region=eu one two "
+	    "three");
+	assert_non_null(strstr(out, "3"));
+	assert_non_null(strstr(out, "1..3"));
+	free(out);
+	run_ok(b, &out, "consume cli.h -g g -n 3");
+	assert_string_equal(out, "one\ntwo\nthree\n");
+	free(out);
+	run_ok(b, &out, "read cli.h --from 2 -n 1 --json");
+	assert_non_null(strstr(out, "\"seq\""));
+	assert_null(strstr(out, "\"one\""));
+	assert_non_null(strstr(out, "\"kind\""));
+	assert_non_null(strstr(out, "\"order\""));
+	assert_non_null(strstr(out, "\"two\""));
+	free(out);
+	/* The group acked them: nothing more, exit after the timeout. */
+	run_ok(b, &out, "consume cli.h -g g --timeout 1");
+	assert_string_equal(out, "");
+	free(out);
+}
+
+/* 100,000 lines in, every line back once and in order. */
+static void
+test_cli_hundred_thousand_lines(void **state)
+{
+	struct broker	*b = *state;
+	char		*in, *path, *out, *err, *p;
+	size_t		 n = 100000, i, len = 0;
+	int		 rc;
+
+	in = malloc(n * 16);
+	assert_non_null(in);
+	for (i = 0; i < n; i++)
+		len += (size_t)sprintf(in + len, "line-%zu\n", i);
+	path = harness_tmpfile(in, len);
+	assert_non_null(path);
+	run_ok(b, &out, "station create cli.big");
+	free(out);
+	rc = cli_run(b, path, &out, &err, "produce cli.big");
+	if (rc != 0)
+		fail_msg("produce: %s", err);
+	assert_non_null(strstr(out, "100000"));
+	assert_non_null(strstr(out, "1..100000"));
+	free(out);
+	free(err);
+	rc = cli_run(b, NULL, &out, &err, "consume cli.big -g g1 -n 100000");
+	if (rc != 0)
+		fail_msg("consume: %s", err);
+	assert_int_equal(strlen(out), len);
+	assert_memory_equal(out, in, len);
+	free(out);
+	free(err);
+	/* Acked: the group has nothing left. */
+	run_ok(b, &out, "consume cli.big -g g1 --timeout 1");
+	assert_string_equal(out, "");
+	free(out);
+	run_ok(b, &out, "--json station info cli.big");
+	p = strstr(out, "\"last_seq\"");
+	assert_non_null(p);
+	assert_non_null(strstr(p, "100000"));
+	free(out);
+	free(path);
+	free(in);
+}
+
+static void
+test_cli_consume_json(void **state)
+{
+	struct broker	*b = *state;
+	char		*out;
+
+	run_ok(b, &out, "station create cli.j");
+	free(out);
+	run_ok(b, &out, "produce cli.j -H a=b 'hello \"world\"'");
+	free(out);
+	run_ok(b, &out, "consume cli.j -g g -n 1 --json");
+	assert_non_null(strstr(out, "\"seq\""));
+	assert_non_null(strstr(out, "\"time\""));
+	assert_non_null(strstr(out, "\"headers\""));
+	assert_non_null(strstr(out, "hello \\\"world\\\""));
+	assert_int_equal(out[strlen(out) - 1], '\n');
+	free(out);
+}
+
+static void
+test_cli_broker_down(void **state)
+{
+	struct broker	 down;
+	char		*out, *err;
+
+	(void)state;
+	memset(&down, 0, sizeof down);
+	snprintf(down.url, sizeof down.url, "tupelo://127.0.0.1:1");
+	assert_int_equal(cli_run(&down, NULL, &out, &err, "station ls"), 1);
+	assert_true(strlen(err) > 0);
+	free(out);
+	free(err);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cli_station_commands),
+		cmocka_unit_test(test_cli_usage_errors),
+		cmocka_unit_test(test_cli_produce_arguments_and_headers),
+		cmocka_unit_test(test_cli_hundred_thousand_lines),
+		cmocka_unit_test(test_cli_consume_json),
+		cmocka_unit_test(test_cli_broker_down),
+	};
+
+	harness_watchdog(600);
+	return (cmocka_run_group_tests(tests, setup, teardown));
+}

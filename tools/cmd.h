@@ -1,0 +1,75 @@
+/*
+ * The command table of the tupelo tool and what every command shares:
+ * the context built from the global options, usage and error reporting,
+ * number parsing and connecting. Each cmd_<group>.c exports its entries.
+ */
+#ifndef TP_TOOLS_CMD_H
+#define TP_TOOLS_CMD_H
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <tupelo/tupelo.h>
+
+#define CMD_OK		0	/* exit status: success */
+#define CMD_ERROR	1	/* the broker or the connection failed */
+#define CMD_USAGE	2	/* bad command line */
+#define CMD_CONTINUE	-1	/* an option parsed: keep going */
+
+/* Long-only options every command takes. */
+#define CMD_OPT_JSON	0x100
+#define CMD_COMMON_OPTIONS						\
+	{ "help", no_argument, NULL, 'h' },				\
+	{ "json", no_argument, NULL, CMD_OPT_JSON },			\
+	{ "url", required_argument, NULL, 'u' }
+
+struct cmd_entry;
+
+struct cmd_ctx {
+	const char		*url;	/* -u, or NULL: TUPELO_URL, default */
+	int			 json;	/* --json */
+	const struct cmd_entry	*entry;	/* the command running */
+};
+
+struct cmd_entry {
+	const char	*name;
+	const char	*subname;	/* NULL: a command without one */
+	const char	*usage;		/* arguments, after the name(s) */
+	const char	*help;		/* what it does and its options */
+	int		(*exec)(struct cmd_ctx *, int, char **);
+};
+
+/* Entry tables, each ending with an entry whose name is NULL. */
+extern const struct cmd_entry cmd_station_entries[];
+extern const struct cmd_entry cmd_produce_entries[];
+extern const struct cmd_entry cmd_consume_entries[];
+
+/* Print head, then text wrapped at 80 columns, indenting later lines. */
+void	cmd_wrap(FILE *, const char *, const char *, size_t);
+/* Print the usage line of a command to f. */
+void	cmd_print_usage(const struct cmd_entry *, FILE *);
+/* Usage error: the message (may be NULL) and usage on stderr; CMD_USAGE. */
+int	cmd_usage(const struct cmd_ctx *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* "tupelo: message" on stderr; returns CMD_ERROR. */
+int	cmd_error(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* Report a library error; returns CMD_ERROR. */
+int	cmd_fail(const struct tp_err *);
+/* Handle -h, -u, --json and unknown options; CMD_CONTINUE or a status. */
+int	cmd_option(struct cmd_ctx *, int);
+/*
+ * Parse option what's whole decimal value in [min, max]: CMD_CONTINUE,
+ * or CMD_USAGE after saying why.
+ */
+int	cmd_number(const struct cmd_ctx *, const char *, const char *,
+	    uint64_t, uint64_t, uint64_t *);
+/* Like cmd_number, with an optional K, M or G (binary) suffix. */
+int	cmd_bytes(const struct cmd_ctx *, const char *, const char *,
+	    uint64_t, uint64_t, uint64_t *);
+/* Connect as the context says; CMD_OK or CMD_ERROR (reported). */
+int	cmd_connect(const struct cmd_ctx *, struct tp_conn **);
+/* Make getopt_long start over on a new argument vector. */
+void	cmd_getopt_reset(void);
+
+#endif

@@ -1,0 +1,326 @@
+/*
+ * tupelo consume and tupelo read: print messages, one per line, as raw
+ * payloads or JSON objects. consume acks what it printed through a
+ * consumer group, but only after standard output was flushed, and commits
+ * before it exits, so a message is either printed or delivered again.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tools/cmd.h"
+#include "tools/output.h"
+
+#define CONSUME_BACKLOG		256	/* printed messages awaiting ack */
+#define CONSUME_UNACKED		1000	/* deliveries in flight */
+#define CONSUME_SLICE_MS	250	/* longest wait between stop checks */
+#define CONSUME_COMMIT_MS	30000	/* wait for acks to be durable */
+#define READ_BATCH		1000	/* messages per read request */
+
+static int	consume_exec(struct cmd_ctx *, int, char **);
+static int	read_exec(struct cmd_ctx *, int, char **);
+
+const struct cmd_entry cmd_consume_entries[] = {
+	{ "consume", NULL, "NAME -g GROUP [-n COUNT] [--timeout SECONDS]",
+	    "Print messages as a member of consumer group GROUP, each payload\n"
+	    "on its own line, and ack them. Stops after COUNT messages, after\n"
+	    "SECONDS without a new one, or on SIGINT or SIGTERM.\n"
+	    "  --name NAME        consumer name shown by the broker\n"
+	    "  --max-unacked N    deliveries in flight (default 1000)\n"
+	    "With --json, one object per line: seq, time, time_ns,\n"
+	    "deliveries, headers, msg_id, and payload (or payload_base64\n"
+	    "when it is not UTF-8).\n",
+	    consume_exec },
+	{ "read", NULL, "NAME [--from SEQ] [-n COUNT]",
+	    "Print stored messages from sequence SEQ (default the first kept)\n"
+	    "on, without a consumer group: up to COUNT, or to the end.\n"
+	    "Output as for consume.\n",
+	    read_exec },
+	{ NULL, NULL, NULL, NULL, NULL }
+};
+
+static volatile sig_atomic_t	consume_stop;
+
+static void
+consume_signal(int sig)
+{
+	(void)sig;
+	consume_stop = 1;
+}
+
+/* Print one message as the context asks. */
+static void
+consume_print(const struct cmd_ctx *ctx, const struct tp_msg *m)
+{
+	const void	*payload;
+	const char	*key, *value;
+	char		 t[OUTPUT_TIME_MAX];
+	size_t		 len, i;
+
+	payload = tp_msg_payload(m, &len);
+	if (!ctx->json) {
+		fwrite(payload, 1, len, stdout);
+		fputc('\n', stdout);
+		return;
+	}
+	output_time(t, sizeof t, tp_msg_time_ns(m));
+	printf("{\"seq\":%" PRIu64 ",\"time\":\"%s\",\"time_ns\":%" PRId64
+	    ",\"deliveries\":%" PRIu32 ",\"headers\":{", tp_msg_seq(m), t,
+	    tp_msg_time_ns(m), tp_msg_deliveries(m));
+	for (i = 0; i < tp_msg_nheaders(m); i++) {
+		tp_msg_header_at(m, i, &key, &value);
+		if (i > 0)
+			fputc(',', stdout);
+		output_json_str(stdout, key);
+		fputc(':', stdout);
+		output_json_str(stdout, value);
+	}
+	fputc('}', stdout);
+	if (*tp_msg_id(m) != '\0') {
+		fputs(",\"msg_id\":", stdout);
+		output_json_str(stdout, tp_msg_id(m));
+	}
+	if (output_utf8_valid(payload, len)) {
+		fputs(",\"payload\":", stdout);
+		output_json_string(stdout, payload, len);
+	} else {
+		fputs(",\"payload_base64\":", stdout);
+		output_json_base64(stdout, payload, len);
+	}
+	fputs("}\n", stdout);
+}
+
+/* Flush standard output, then ack and free what it holds. */
+static int
+consume_settle(struct tp_consumer *c, struct tp_msg **backlog, size_t *n)
+{
+	struct tp_err	err;
+	size_t		i;
+	int		rc = CMD_OK;
+
+	if (*n == 0)
+		return (CMD_OK);
+	if (fflush(stdout) != 0)
+		rc = cmd_error("standard output: write error");
+	memset(&err, 0, sizeof err);
+	for (i = 0; i < *n; i++) {
+		if (rc == CMD_OK && tp_ack(c, backlog[i], &err) != TP_OK)
+			rc = cmd_fail(&err);
+		tp_msg_free(backlog[i]);
+	}
+	*n = 0;
+	return (rc);
+}
+
+static int64_t
+consume_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* Print and ack up to count messages (0: no limit). */
+static int
+consume_loop(const struct cmd_ctx *ctx, struct tp_consumer *c,
+    uint64_t count, int64_t timeout_ms)
+{
+	struct tp_msg	*backlog[CONSUME_BACKLOG], *m;
+	struct tp_err	 err;
+	size_t		 nb = 0;
+	uint64_t	 got = 0;
+	int64_t		 last = consume_now_ms(), left;
+	int		 code, rc = CMD_OK, slice;
+
+	memset(&err, 0, sizeof err);
+	while (!consume_stop && (count == 0 || got < count)) {
+		code = tp_consume(c, 0, &m, &err);
+		if (code == TP_ETIMEDOUT) {
+			/* Nothing at hand: settle before waiting. */
+			if ((rc = consume_settle(c, backlog, &nb)) != CMD_OK)
+				break;
+			slice = CONSUME_SLICE_MS;
+			if (timeout_ms >= 0) {
+				left = last + timeout_ms - consume_now_ms();
+				if (left <= 0)
+					break;
+				if (left < slice)
+					slice = (int)left;
+			}
+			code = tp_consume(c, slice, &m, &err);
+			if (code == TP_ETIMEDOUT)
+				continue;
+		}
+		if (code != TP_OK) {
+			rc = cmd_fail(&err);
+			break;
+		}
+		consume_print(ctx, m);
+		backlog[nb++] = m;
+		got++;
+		last = consume_now_ms();
+		if (nb == CONSUME_BACKLOG &&
+		    (rc = consume_settle(c, backlog, &nb)) != CMD_OK)
+			break;
+	}
+	if ((code = consume_settle(c, backlog, &nb)) != CMD_OK && rc == CMD_OK)
+		rc = code;
+	memset(&err, 0, sizeof err);
+	if (tp_consumer_commit(c, CONSUME_COMMIT_MS, &err) != TP_OK &&
+	    rc == CMD_OK)
+		rc = cmd_fail(&err);
+	return (rc);
+}
+
+static int
+consume_exec(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	enum { OPT_TIMEOUT = 0x200, OPT_NAME, OPT_UNACKED };
+	static const struct option	 opts[] = {
+		CMD_COMMON_OPTIONS,
+		{ "group", required_argument, NULL, 'g' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "max-unacked", required_argument, NULL, OPT_UNACKED },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct tp_consumer_opts		 co;
+	struct tp_consumer		*c = NULL;
+	struct tp_conn			*conn = NULL;
+	struct tp_err			 err;
+	struct sigaction		 sa;
+	const char			*group = NULL;
+	uint64_t			 count = 0, secs = 0, unacked = 0;
+	int64_t				 timeout_ms = -1;
+	int				 ch, rc;
+
+	memset(&co, 0, sizeof co);
+	while ((ch = getopt_long(argc, argv, "hu:g:n:", opts, NULL)) != -1) {
+		rc = CMD_CONTINUE;
+		switch (ch) {
+		case 'g':
+			group = optarg;
+			break;
+		case 'n':
+			rc = cmd_number(ctx, "-n", optarg, 1, UINT64_MAX,
+			    &count);
+			break;
+		case OPT_TIMEOUT:
+			rc = cmd_number(ctx, "--timeout", optarg, 0,
+			    INT32_MAX / 1000, &secs);
+			timeout_ms = (int64_t)secs * 1000;
+			break;
+		case OPT_NAME:
+			co.name = optarg;
+			break;
+		case OPT_UNACKED:
+			rc = cmd_number(ctx, "--max-unacked", optarg, 1,
+			    UINT32_MAX, &unacked);
+			break;
+		default:
+			rc = cmd_option(ctx, ch);
+			break;
+		}
+		if (rc != CMD_CONTINUE)
+			return (rc);
+	}
+	if (argc - optind != 1 || group == NULL)
+		return (cmd_usage(ctx, NULL));
+	/* No more in flight than wanted: extras would count a delivery. */
+	co.max_unacked = unacked != 0 ? (uint32_t)unacked : CONSUME_UNACKED;
+	if (count != 0 && unacked == 0 && count < co.max_unacked)
+		co.max_unacked = (uint32_t)count;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = consume_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if ((rc = cmd_connect(ctx, &conn)) != CMD_OK)
+		return (rc);
+	memset(&err, 0, sizeof err);
+	if (tp_consumer_new(conn, argv[optind], group, &co, &c, &err) !=
+	    TP_OK)
+		rc = cmd_fail(&err);
+	else
+		rc = consume_loop(ctx, c, count, timeout_ms);
+	tp_consumer_free(c);
+	tp_close(conn);
+	return (rc);
+}
+
+static int
+read_exec(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	static const struct option	  opts[] = {
+		CMD_COMMON_OPTIONS,
+		{ "from", required_argument, NULL, 'f' },
+		{ "count", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct tp_conn			 *conn = NULL;
+	struct tp_msg			**msgs;
+	struct tp_err			  err;
+	uint64_t			  from = 0, count = 0, got = 0, want;
+	uint64_t			  prev;
+	size_t				  i, n;
+	int				  ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "hu:f:n:", opts, NULL)) != -1) {
+		rc = CMD_CONTINUE;
+		switch (ch) {
+		case 'f':
+			rc = cmd_number(ctx, "--from", optarg, 0, UINT64_MAX,
+			    &from);
+			break;
+		case 'n':
+			rc = cmd_number(ctx, "-n", optarg, 1, UINT64_MAX,
+			    &count);
+			break;
+		default:
+			rc = cmd_option(ctx, ch);
+			break;
+		}
+		if (rc != CMD_CONTINUE)
+			return (rc);
+	}
+	if (argc - optind != 1)
+		return (cmd_usage(ctx, NULL));
+	if ((rc = cmd_connect(ctx, &conn)) != CMD_OK)
+		return (rc);
+	memset(&err, 0, sizeof err);
+	while (count == 0 || got < count) {
+		want = READ_BATCH;
+		if (count != 0 && count - got < want)
+			want = count - got;
+		if (tp_read(conn, argv[optind], from, (size_t)want, &msgs, &n,
+		    &err) != TP_OK) {
+			rc = cmd_fail(&err);
+			break;
+		}
+		if (n == 0)
+			break;
+		prev = from;
+		for (i = 0; i < n; i++) {
+			consume_print(ctx, msgs[i]);
+			from = tp_msg_seq(msgs[i]) + 1;
+			tp_msg_free(msgs[i]);
+		}
+		free(msgs);
+		got += n;
+		if (from <= prev) {
+			rc = cmd_error("broker went backwards at seq %" PRIu64,
+			    from - 1);
+			break;
+		}
+	}
+	tp_close(conn);
+	if (fflush(stdout) != 0 && rc == CMD_OK)
+		rc = cmd_error("standard output: write error");
+	return (rc);
+}
