@@ -84,6 +84,7 @@ struct group {
 /* A snapshot of the state on its way to storage. */
 struct group_save {
 	struct group		*g;		/* kept alive by g->saving */
+	MDB_dbi			 meta;		/* the metadata database */
 	char			 station[TP_NAME_MAX + 1];
 	Tupelo__GroupState	 state;		/* acked owned */
 	struct group_waiter	*waiters;	/* owned */
@@ -383,8 +384,8 @@ group_save_apply(MDB_txn *txn, void *arg)
 {
 	struct group_save	*gs = arg;
 
-	return (meta_group_put(txn, store_meta(station_store(gs->g->st)),
-	    gs->station, gs->g->name, &gs->state));
+	return (meta_group_put(txn, gs->meta, gs->station, gs->g->name,
+	    &gs->state));
 }
 
 static void
@@ -445,6 +446,7 @@ group_save(struct group *g)
 	gs->state.ack_floor = g->floor;
 	gs->state.created_ns = g->created_ns;
 	gs->g = g;
+	gs->meta = store_meta(station_store(g->st));
 	snprintf(gs->station, sizeof gs->station, "%s", station_name(g->st));
 	gs->waiters = g->waiters;
 	gs->nwaiters = g->nwaiters;

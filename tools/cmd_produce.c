@@ -20,8 +20,8 @@ const struct cmd_entry cmd_produce_entries[] = {
 	{ "produce", NULL, "NAME [-H KEY=VALUE]... [--id MSGID] [MESSAGE...]",
 	    "Store each MESSAGE argument as one message or, with none, each\n"
 	    "line of standard input (without its newline). -H adds a header\n"
-	    "to every message; --id gives a single MESSAGE a producer id\n"
-	    "(a repeat within the broker's window is stored once).\n",
+	    "to every message; --id gives a single MESSAGE a producer\n"
+	    "message id, stored with it.\n",
 	    produce_exec },
 	{ NULL, NULL, NULL, NULL, NULL }
 };

@@ -22,8 +22,10 @@ const struct cmd_entry cmd_station_entries[] = {
 	    "[--max-message-size BYTES]",
 	    "Create a station. Retention limits are off unless given; BYTES\n"
 	    "take a K, M or G suffix. --retention-ack drops messages once\n"
-	    "every consumer group acked them. Durability and the message\n"
-	    "size limit default to the broker's.\n", station_create },
+	    "every consumer group acked them. This version stores the\n"
+	    "retention settings but does not enforce them yet. Durability\n"
+	    "and the message size limit default to the broker's.\n",
+	    station_create },
 	{ "station", "ls", "",
 	    "List stations: name, messages kept, first and last sequence\n"
 	    "number and stored bytes.\n", station_ls },
