@@ -7,13 +7,17 @@
  */
 #include "storage/store.h"
 
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proto/error.h"
 
@@ -24,6 +28,7 @@ struct store {
 	uint64_t		 map_max;	/* bytes, 0: no cap */
 	pthread_rwlock_t	 lock;		/* readers vs growth */
 	MDB_txn			*rtxn;		/* cached reset read txn */
+	int			 lock_fd;	/* flock'd: one owner per dir */
 	atomic_int		 failed;	/* TP_E* latch, 0: healthy */
 };
 
@@ -48,6 +53,35 @@ store_code(int rc)
 	}
 }
 
+/*
+ * One process per data directory: sequence numbers and group positions
+ * live in the owner's memory, so a second writer would corrupt them.
+ */
+static int
+store_lock(struct store *st, const char *dir, struct tp_err *err)
+{
+	char	path[4096], pid[32];
+	int	n;
+
+	snprintf(path, sizeof path, "%s/tupelod.lock", dir);
+	st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (st->lock_fd == -1)
+		return (error_set(err, store_code(errno), "cannot open %s: %s",
+		    path, strerror(errno)));
+	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) == -1) {
+		n = (int)read(st->lock_fd, pid, sizeof pid - 1);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		return (error_set(err, TP_EBUSY, "data directory %s is in use "
+		    "by another process (pid %s)", dir, *pid ? pid : "?"));
+	}
+	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(st->lock_fd, 0) == 0 &&
+	    pwrite(st->lock_fd, pid, (size_t)n, 0) != n)
+		return (error_set(err, TP_EIO, "cannot write %s", path));
+	return (TP_OK);
+}
+
 int
 store_open(const char *dir, const struct store_opts *opts, struct store **out,
     struct tp_err *err)
@@ -61,6 +95,7 @@ store_open(const char *dir, const struct store_opts *opts, struct store **out,
 	if ((st = calloc(1, sizeof *st)) == NULL)
 		return (error_set(err, TP_ENOMEM, "out of memory"));
 	pthread_rwlock_init(&st->lock, NULL);
+	st->lock_fd = -1;
 	st->map_max = opts->map_max;
 	if (mkdir(dir, 0750) == -1 && errno != EEXIST) {
 		code = error_set(err, store_code(errno),
@@ -68,6 +103,8 @@ store_open(const char *dir, const struct store_opts *opts, struct store **out,
 		    strerror(errno));
 		goto fail;
 	}
+	if ((code = store_lock(st, dir, err)) != TP_OK)
+		goto fail;
 	if ((rc = mdb_env_create(&st->env)) != 0)
 		goto lmdb_fail;
 	if ((rc = mdb_env_set_maxdbs(st->env, opts->max_stations + 1)) != 0)
@@ -113,6 +150,8 @@ store_close(struct store *st)
 		mdb_txn_abort(st->rtxn);
 	if (st->env != NULL)
 		mdb_env_close(st->env);
+	if (st->lock_fd != -1)
+		close(st->lock_fd);
 	pthread_rwlock_destroy(&st->lock);
 	free(st);
 }

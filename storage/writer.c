@@ -88,7 +88,17 @@ again:
 	}
 	/* NOSYNC only when no operation in the batch wants an fsync. */
 	mdb_env_set_flags(env, MDB_NOSYNC, !sync);
-	if ((rc = mdb_txn_commit(txn)) != 0) {
+	rc = mdb_txn_commit(txn);
+	if (rc == MDB_MAP_FULL) {
+		/*
+		 * LMDB may run out of map while saving its free list in the
+		 * commit itself; nothing was written, so grow and redo.
+		 */
+		if ((code = store_grow(w->store, NULL)) == TP_OK)
+			goto again;
+		goto out;
+	}
+	if (rc != 0) {
 		code = store_code(rc);
 		store_fail(w->store, code == TP_ENOSPC ? TP_ENOSPC : TP_EIO);
 		goto out;

@@ -5,6 +5,7 @@
  */
 #include <sys/wait.h>
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -574,6 +575,110 @@ test_core_sigterm_finishes_writes(void **state)
 	tp_close(c);
 }
 
+/* A second broker on the same data directory refuses to start. */
+static void
+test_core_data_dir_locked(void **state)
+{
+	struct broker	*b = *state;
+	char		 cmd[1024], *out;
+	int		 rc;
+
+	if (b->external)
+		skip();
+	snprintf(cmd, sizeof cmd, "%s -d '%s' -l 127.0.0.1:0 2>&1",
+	    harness_tupelod(), b->data);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	out = calloc(1, 4096);
+	assert_non_null(out);
+	assert_true(fread(out, 1, 4095, p) > 0);
+	rc = pclose(p);
+	assert_true(WIFEXITED(rc));
+	assert_int_equal(WEXITSTATUS(rc), 1);
+	assert_non_null(strstr(out, "in use"));
+	free(out);
+	/* The first one still serves. */
+	tp_close(connect_ok(b));
+}
+
+struct client_arg {
+	struct broker	*b;
+	int		 index;
+	int		 rc;
+};
+
+static void *
+client_main(void *arg)
+{
+	struct client_arg	*ca = arg;
+	struct tp_conn		*c;
+	struct tp_message	 m;
+	char			 buf[32];
+	int			 i;
+
+	memset(&m, 0, sizeof m);
+	if ((ca->rc = tp_connect(ca->b->url, "many", &c, NULL)) != TP_OK)
+		return (NULL);
+	for (i = 0; i < 200 && ca->rc == TP_OK; i++) {
+		snprintf(buf, sizeof buf, "c%d-%d", ca->index, i);
+		m.payload = buf;
+		m.len = strlen(buf);
+		ca->rc = tp_produce(c, "many", &m, 1, NULL, NULL, NULL);
+	}
+	tp_close(c);
+	return (NULL);
+}
+
+/* 32 clients produce at once; one group sees each message once. */
+static void
+test_core_many_clients(void **state)
+{
+	struct broker		*b = *state;
+	struct client_arg	 args[32];
+	pthread_t		 th[32];
+	struct tp_conn		*c = connect_ok(b);
+	struct tp_consumer	*cons;
+	struct tp_msg		*m;
+	struct tp_err		 err;
+	int			 next[32], i, who, n;
+	const char		*p;
+	char			 text[32];
+	size_t			 len;
+
+	assert_int_equal(tp_station_create(c, "many", NULL, &err), TP_OK);
+	for (i = 0; i < 32; i++) {
+		args[i].b = b;
+		args[i].index = i;
+		assert_int_equal(pthread_create(&th[i], NULL, client_main,
+		    &args[i]), 0);
+	}
+	for (i = 0; i < 32; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(args[i].rc, TP_OK);
+		next[i] = 0;
+	}
+	assert_int_equal(tp_consumer_new(c, "many", "g", NULL, &cons, &err),
+	    TP_OK);
+	for (i = 0; i < 32 * 200; i++) {
+		assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
+		assert_int_equal(tp_msg_seq(m), i + 1);
+		p = tp_msg_payload(m, &len);
+		assert_true(len < sizeof text);
+		memcpy(text, p, len);
+		text[len] = '\0';
+		/* Each client's messages arrive in the order it sent them. */
+		assert_int_equal(sscanf(text, "c%d-%d", &who, &n), 2);
+		assert_true(who >= 0 && who < 32);
+		assert_int_equal(n, next[who]);
+		next[who]++;
+		tp_ack(cons, m, &err);
+		tp_msg_free(m);
+	}
+	assert_int_equal(tp_consume(cons, 200, &m, &err), TP_ETIMEDOUT);
+	tp_consumer_free(cons);
+	tp_close(c);
+}
+
 int
 main(void)
 {
@@ -588,6 +693,8 @@ main(void)
 		cmocka_unit_test(test_core_async_producer),
 		cmocka_unit_test(test_core_sigkill_loses_nothing_acked),
 		cmocka_unit_test(test_core_sigterm_finishes_writes),
+		cmocka_unit_test(test_core_data_dir_locked),
+		cmocka_unit_test(test_core_many_clients),
 	};
 
 	harness_watchdog(600);

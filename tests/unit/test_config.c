@@ -1,0 +1,598 @@
+/*
+ * Unit tests of broker/config: defaults, command-line options, sizes with
+ * K, M and G, bounds, config files (comments, errors reported with
+ * file:line) and their precedence, --help and --version. What config_load()
+ * prints is captured in files of a mkdtemp directory.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "broker/config.h"
+
+#define MIB	(1024ULL * 1024)
+#define ARGS_MAX	32
+
+struct fixture {
+	char		base[256];	/* mkdtemp directory */
+	char		conf[512];	/* config file path */
+	char		out[16384];	/* stdout of the last load */
+	char		err[16384];	/* stderr of the last load */
+	struct config	cfg;
+};
+
+static void
+rm_rf(const char *path)
+{
+	struct stat	 sb;
+	struct dirent	*de;
+	DIR		*d;
+	char		 sub[PATH_MAX];
+
+	if (lstat(path, &sb) == -1)
+		return;
+	if (!S_ISDIR(sb.st_mode)) {
+		unlink(path);
+		return;
+	}
+	if ((d = opendir(path)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
+			rm_rf(sub);
+		}
+		closedir(d);
+	}
+	rmdir(path);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture	*fx;
+	const char	*tmp = getenv("TMPDIR");
+
+	if ((fx = calloc(1, sizeof *fx)) == NULL)
+		return (-1);
+	if (tmp == NULL || *tmp == '\0')
+		tmp = "/tmp";
+	if ((size_t)snprintf(fx->base, sizeof fx->base,
+	    "%s/tupelo-unit.XXXXXX", tmp) >= sizeof fx->base ||
+	    mkdtemp(fx->base) == NULL) {
+		free(fx);
+		return (-1);
+	}
+	snprintf(fx->conf, sizeof fx->conf, "%s/tupelod.conf", fx->base);
+	*state = fx;
+	return (0);
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*fx = *state;
+
+	config_free(&fx->cfg);
+	rm_rf(fx->base);
+	free(fx);
+	return (0);
+}
+
+/* Point fd at a new file; returns the saved descriptor. */
+static int
+redirect(int fd, const char *path)
+{
+	int	saved, f;
+
+	saved = dup(fd);
+	f = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (saved == -1 || f == -1)
+		return (-1);
+	dup2(f, fd);
+	close(f);
+	return (saved);
+}
+
+static void
+restore(int fd, int saved, const char *path, char *buf, size_t len)
+{
+	FILE	*f;
+	size_t	 n = 0;
+
+	dup2(saved, fd);
+	close(saved);
+	if ((f = fopen(path, "r")) != NULL) {
+		n = fread(buf, 1, len - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+}
+
+/*
+ * Run config_load() on "tupelod" and the NULL-terminated args, into
+ * fx->cfg (freed first), with stdout and stderr captured in fx->out and
+ * fx->err.
+ */
+static int
+load(struct fixture *fx, ...)
+{
+	char		*argv[ARGS_MAX + 2], out[600], err[600];
+	const char	*a;
+	va_list		 ap;
+	int		 argc = 0, rc, saved_out, saved_err;
+
+	argv[argc++] = "tupelod";
+	va_start(ap, fx);
+	while ((a = va_arg(ap, const char *)) != NULL && argc <= ARGS_MAX)
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+	snprintf(out, sizeof out, "%s/stdout", fx->base);
+	snprintf(err, sizeof err, "%s/stderr", fx->base);
+
+	config_free(&fx->cfg);
+	fflush(stdout);
+	fflush(stderr);
+	saved_out = redirect(STDOUT_FILENO, out);
+	saved_err = redirect(STDERR_FILENO, err);
+	assert_true(saved_out != -1 && saved_err != -1);
+	rc = config_load(&fx->cfg, argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	restore(STDOUT_FILENO, saved_out, out, fx->out, sizeof fx->out);
+	restore(STDERR_FILENO, saved_err, err, fx->err, sizeof fx->err);
+	return (rc);
+}
+
+static void
+write_conf(struct fixture *fx, const char *text)
+{
+	FILE	*f;
+
+	f = fopen(fx->conf, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Does fx->err contain "<conf>:<line>:" and then text on that line? */
+static int
+err_at_line(struct fixture *fx, int line, const char *text)
+{
+	char	 where[600];
+	char	*p, *eol;
+
+	snprintf(where, sizeof where, "%s:%d:", fx->conf, line);
+	if ((p = strstr(fx->err, where)) == NULL)
+		return (0);
+	if ((eol = strchr(p, '\n')) == NULL)
+		eol = p + strlen(p);
+	p = strstr(p, text);
+	return (p != NULL && p < eol);
+}
+
+static void
+test_config_defaults(void **state)
+{
+	struct fixture	*fx = *state;
+	struct config	*c = &fx->cfg;
+
+	assert_int_equal(load(fx, NULL), 0);
+	assert_string_equal(fx->err, "");
+	assert_null(c->config_file);
+	assert_string_equal(c->data_dir, "./tupelo-data");
+	assert_string_equal(c->listen, "127.0.0.1:6666");
+	assert_string_equal(c->log_file, "");
+	assert_int_equal(c->log_level, 2);
+	assert_int_equal(c->max_message_size, 1 * MIB);
+	assert_int_equal(c->max_frame_size, 8 * MIB);
+	assert_int_equal(c->max_connections, 1024);
+	assert_int_equal(c->durability, CONFIG_DURABILITY_SYNC);
+	assert_int_equal(c->flush_interval_ms, 100);
+	assert_int_equal(c->map_size, 256 * MIB);
+	assert_int_equal(c->max_data_size, 0);
+	assert_int_equal(c->max_stations, 1024);
+	assert_int_equal(c->conn_buffer, 4 * MIB);
+	assert_int_equal(c->conn_inflight, 16 * MIB);
+	assert_int_equal(c->max_unacked, 1000);
+}
+
+static void
+test_config_short_options(void **state)
+{
+	struct fixture	*fx = *state;
+
+	assert_int_equal(load(fx, "-d", "/srv/tupelo", "-l", "0.0.0.0:7000",
+	    "-v", NULL), 0);
+	assert_string_equal(fx->cfg.data_dir, "/srv/tupelo");
+	assert_string_equal(fx->cfg.listen, "0.0.0.0:7000");
+	assert_int_equal(fx->cfg.log_level, 3);
+
+	assert_int_equal(load(fx, "-d/attached", "-l:0", NULL), 0);
+	assert_string_equal(fx->cfg.data_dir, "/attached");
+	assert_string_equal(fx->cfg.listen, ":0");
+}
+
+static void
+test_config_verbose(void **state)
+{
+	struct fixture	*fx = *state;
+
+	assert_int_equal(load(fx, "--log-level", "error", "-v", NULL), 0);
+	assert_int_equal(fx->cfg.log_level, 1);
+	assert_int_equal(load(fx, "--log-level", "error", "-vv", NULL), 0);
+	assert_int_equal(fx->cfg.log_level, 2);
+	assert_int_equal(load(fx, "--log-level", "warn", "--verbose", NULL),
+	    0);
+	assert_int_equal(fx->cfg.log_level, 2);
+	/* No level above debug. */
+	assert_int_equal(load(fx, "-vvvvv", NULL), 0);
+	assert_int_equal(fx->cfg.log_level, 3);
+	assert_int_equal(load(fx, "--log-level", "debug", "-v", NULL), 0);
+	assert_int_equal(fx->cfg.log_level, 3);
+}
+
+static void
+test_config_long_options(void **state)
+{
+	struct fixture	*fx = *state;
+	struct config	*c = &fx->cfg;
+
+	assert_int_equal(load(fx, "--data-dir", "/d", "--listen=[::1]:1",
+	    "--log-file", "/var/log/tupelod.log", "--durability", "interval",
+	    "--flush-interval", "250", "--max-connections=10",
+	    "--max-unacked", "5", "--max-stations", "3", NULL), 0);
+	assert_string_equal(c->data_dir, "/d");
+	assert_string_equal(c->listen, "[::1]:1");
+	assert_string_equal(c->log_file, "/var/log/tupelod.log");
+	assert_int_equal(c->durability, CONFIG_DURABILITY_INTERVAL);
+	assert_int_equal(c->flush_interval_ms, 250);
+	assert_int_equal(c->max_connections, 10);
+	assert_int_equal(c->max_unacked, 5);
+	assert_int_equal(c->max_stations, 3);
+}
+
+static void
+test_config_max_message_size(void **state)
+{
+	struct fixture	*fx = *state;
+
+	assert_int_equal(load(fx, "--max-message-size", "2M", NULL), 0);
+	assert_int_equal(fx->cfg.max_message_size, 2 * MIB);
+	assert_int_equal(load(fx, "--max-message-size=1", NULL), 0);
+	assert_int_equal(fx->cfg.max_message_size, 1);
+}
+
+static void
+test_config_sizes(void **state)
+{
+	struct fixture	*fx = *state;
+	struct config	*c = &fx->cfg;
+
+	assert_int_equal(load(fx, "--conn-buffer", "512K", "--map-size", "1G",
+	    "--max-data-size", "2G", "--conn-inflight", "65536",
+	    "--max-message-size", "100k", "--max-frame-size", "16m", NULL),
+	    0);
+	assert_int_equal(c->conn_buffer, 512 * 1024);
+	assert_int_equal(c->map_size, 1024 * MIB);
+	assert_int_equal(c->max_data_size, 2048 * MIB);
+	assert_int_equal(c->conn_inflight, 65536);
+	assert_int_equal(c->max_message_size, 100 * 1024);
+	assert_int_equal(c->max_frame_size, 16 * MIB);
+
+	/* The largest max-data-size, 1 PiB, spelled in G. */
+	assert_int_equal(load(fx, "--max-data-size", "1048576G", NULL), 0);
+	assert_true(c->max_data_size == 1ULL << 50);
+	assert_int_equal(load(fx, "--max-data-size", "0", NULL), 0);
+	assert_int_equal(c->max_data_size, 0);
+}
+
+static void
+test_config_bad_numbers(void **state)
+{
+	static const char *const bad[] = {
+		"1.5M", "2MB", "M", "-1", "", " 1", "1 ", "0x10", "1e6",
+		"99999999999999999999", "17179869184G", "1T", "+5",
+	};
+	struct fixture	*fx = *state;
+	size_t		 i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(load(fx, "--map-size", bad[i], NULL), 2);
+		assert_non_null(strstr(fx->err, "map-size"));
+	}
+	/* A plain number takes no suffix. */
+	assert_int_equal(load(fx, "--max-connections", "1K", NULL), 2);
+	assert_non_null(strstr(fx->err, "max-connections"));
+}
+
+static void
+test_config_out_of_range(void **state)
+{
+	struct fixture	*fx = *state;
+
+	assert_int_equal(load(fx, "--max-connections", "0", NULL), 2);
+	assert_non_null(strstr(fx->err, "out of range"));
+	assert_int_equal(load(fx, "--max-connections", "1000001", NULL), 2);
+	assert_int_equal(load(fx, "--max-message-size", "0", NULL), 2);
+	assert_int_equal(load(fx, "--max-message-size", "65M", NULL), 2);
+	assert_non_null(strstr(fx->err, "max-message-size"));
+	assert_int_equal(load(fx, "--max-frame-size", "32K", NULL), 2);
+	assert_int_equal(load(fx, "--max-stations", "32001", NULL), 2);
+	assert_int_equal(load(fx, "--map-size", "512K", NULL), 2);
+	assert_int_equal(load(fx, "--max-data-size", "1048577G", NULL), 2);
+	assert_int_equal(load(fx, "--flush-interval", "0", NULL), 2);
+	assert_int_equal(load(fx, "--flush-interval", "60001", NULL), 2);
+
+	/* Both ends of a range are allowed. */
+	assert_int_equal(load(fx, "--max-connections", "1", NULL), 0);
+	assert_int_equal(load(fx, "--max-connections", "1000000", NULL), 0);
+	assert_int_equal(load(fx, "--flush-interval", "60000", NULL), 0);
+}
+
+static void
+test_config_bad_choice(void **state)
+{
+	struct fixture	*fx = *state;
+
+	assert_int_equal(load(fx, "--durability", "always", NULL), 2);
+	assert_non_null(strstr(fx->err, "durability"));
+	assert_int_equal(load(fx, "--log-level", "loud", NULL), 2);
+	assert_int_equal(load(fx, "--log-level", "DEBUG", NULL), 2);
+}
+
+static void
+test_config_unknown_option(void **state)
+{
+	struct fixture	*fx = *state;
+
+	assert_int_equal(load(fx, "--bogus", "1", NULL), 2);
+	assert_non_null(strstr(fx->err, "usage: tupelod"));
+	assert_int_equal(load(fx, "-x", NULL), 2);
+	assert_non_null(strstr(fx->err, "usage: tupelod"));
+}
+
+static void
+test_config_missing_argument(void **state)
+{
+	struct fixture	*fx = *state;
+
+	assert_int_equal(load(fx, "--listen", NULL), 2);
+	assert_int_equal(load(fx, "-d", NULL), 2);
+	assert_int_equal(load(fx, "-c", NULL), 2);
+}
+
+static void
+test_config_unexpected_argument(void **state)
+{
+	struct fixture	*fx = *state;
+
+	assert_int_equal(load(fx, "-v", "extra", NULL), 2);
+	assert_non_null(strstr(fx->err, "extra"));
+}
+
+static void
+test_config_frame_fits_message(void **state)
+{
+	struct fixture	*fx = *state;
+
+	/* A frame must hold the largest message and some room. */
+	assert_int_equal(load(fx, "--max-message-size", "64M", NULL), 2);
+	assert_non_null(strstr(fx->err, "max-frame-size"));
+	assert_int_equal(load(fx, "--max-message-size", "64M",
+	    "--max-frame-size", "128M", NULL), 0);
+	assert_int_equal(load(fx, "--max-message-size", "8M", NULL), 2);
+}
+
+static void
+test_config_file(void **state)
+{
+	struct fixture	*fx = *state;
+	struct config	*c = &fx->cfg;
+
+	write_conf(fx,
+	    "# tupelod test configuration\n"
+	    "\n"
+	    "data-dir = /var/lib/tupelo   # trailing comment\n"
+	    "\tlisten=0.0.0.0:7000\n"
+	    "   # an indented comment\n"
+	    "max-message-size = 2M\n"
+	    "durability\t=\tinterval\n"
+	    "log-level = debug  \n"
+	    "map-size = 1G\r\n"
+	    "   \n");
+	assert_int_equal(load(fx, "-c", fx->conf, NULL), 0);
+	assert_string_equal(fx->err, "");
+	assert_string_equal(c->config_file, fx->conf);
+	assert_string_equal(c->data_dir, "/var/lib/tupelo");
+	assert_string_equal(c->listen, "0.0.0.0:7000");
+	assert_int_equal(c->max_message_size, 2 * MIB);
+	assert_int_equal(c->durability, CONFIG_DURABILITY_INTERVAL);
+	assert_int_equal(c->log_level, 3);
+	assert_int_equal(c->map_size, 1024 * MIB);
+	/* What the file does not set keeps its default. */
+	assert_int_equal(c->max_unacked, 1000);
+
+	assert_int_equal(load(fx, "--config", fx->conf, NULL), 0);
+	assert_string_equal(c->data_dir, "/var/lib/tupelo");
+}
+
+static void
+test_config_file_errors(void **state)
+{
+	struct fixture	*fx = *state;
+
+	write_conf(fx,
+	    "# comment\n"
+	    "data-dir = /x\n"
+	    "no-such-option = 1\n"
+	    "max-unacked = lots\n"
+	    "max-connections = 0\n"
+	    "just words\n"
+	    "listen = 127.0.0.1:1\n");
+	assert_int_equal(load(fx, "-c", fx->conf, NULL), 2);
+	/* Every error is reported, each with file:line. */
+	assert_true(err_at_line(fx, 3, "no-such-option"));
+	assert_true(err_at_line(fx, 4, "max-unacked"));
+	assert_true(err_at_line(fx, 5, "out of range"));
+	assert_true(err_at_line(fx, 6, "="));
+	assert_false(err_at_line(fx, 2, ""));
+	assert_false(err_at_line(fx, 7, ""));
+}
+
+static void
+test_config_file_missing(void **state)
+{
+	struct fixture	*fx = *state;
+
+	assert_int_equal(load(fx, "-c", fx->conf, NULL), 2);
+	assert_non_null(strstr(fx->err, fx->conf));
+}
+
+static void
+test_config_cli_overrides_file(void **state)
+{
+	struct fixture	*fx = *state;
+	struct config	*c = &fx->cfg;
+
+	write_conf(fx,
+	    "data-dir = /from-file\n"
+	    "listen = 10.0.0.1:6666\n"
+	    "max-unacked = 5\n"
+	    "log-level = error\n");
+	/* Options before and after -c alike win over the file. */
+	assert_int_equal(load(fx, "-d", "/from-cli", "-c", fx->conf,
+	    "--max-unacked", "7", "-v", NULL), 0);
+	assert_string_equal(c->data_dir, "/from-cli");
+	assert_int_equal(c->max_unacked, 7);
+	assert_string_equal(c->listen, "10.0.0.1:6666");
+	assert_int_equal(c->log_level, 1);
+}
+
+static void
+test_config_help(void **state)
+{
+	static const char *const names[] = {
+		"--data-dir", "--listen", "--log-file", "--log-level",
+		"--max-message-size", "--max-frame-size", "--max-connections",
+		"--durability", "--flush-interval", "--map-size",
+		"--max-data-size", "--max-stations", "--conn-buffer",
+		"--conn-inflight", "--max-unacked",
+	};
+	struct fixture	*fx = *state;
+	size_t		 i;
+
+	assert_int_equal(load(fx, "--help", NULL), 1);
+	assert_non_null(strstr(fx->out, "usage: tupelod"));
+	for (i = 0; i < sizeof names / sizeof names[0]; i++)
+		assert_non_null(strstr(fx->out, names[i]));
+	assert_string_equal(fx->err, "");
+
+	assert_int_equal(load(fx, "-h", NULL), 1);
+	assert_non_null(strstr(fx->out, "usage: tupelod"));
+	/* --help wins over a bad option after it. */
+	assert_int_equal(load(fx, "--help", "--max-connections", "0", NULL),
+	    1);
+}
+
+static void
+test_config_version(void **state)
+{
+	struct fixture	*fx = *state;
+
+	assert_int_equal(load(fx, "-V", NULL), 1);
+	assert_non_null(strstr(fx->out, "tupelod "));
+	assert_int_equal(load(fx, "--version", NULL), 1);
+	assert_non_null(strstr(fx->out, "tupelod "));
+}
+
+static void
+test_config_repeated_loads(void **state)
+{
+	struct fixture	*fx = *state;
+
+	/* Each load starts from the defaults and a fresh getopt. */
+	assert_int_equal(load(fx, "--bogus", NULL), 2);
+	assert_int_equal(load(fx, "-v", "-d", "/a", NULL), 0);
+	assert_int_equal(fx->cfg.log_level, 3);
+	assert_int_equal(load(fx, "-l", "h:1", NULL), 0);
+	assert_int_equal(fx->cfg.log_level, 2);
+	assert_string_equal(fx->cfg.data_dir, "./tupelo-data");
+	assert_string_equal(fx->cfg.listen, "h:1");
+}
+
+static void
+test_config_durability_name(void **state)
+{
+	(void)state;
+	assert_string_equal(config_durability_name(CONFIG_DURABILITY_SYNC),
+	    "sync");
+	assert_string_equal(config_durability_name(
+	    CONFIG_DURABILITY_INTERVAL), "interval");
+}
+
+static void
+test_config_usage(void **state)
+{
+	struct fixture	*fx = *state;
+	char		 path[600];
+	FILE		*f;
+
+	snprintf(path, sizeof path, "%s/usage", fx->base);
+	f = fopen(path, "w+");
+	assert_non_null(f);
+	config_usage(f);
+	rewind(f);
+	memset(fx->out, 0, sizeof fx->out);
+	assert_true(fread(fx->out, 1, sizeof fx->out - 1, f) > 0);
+	fclose(f);
+	assert_true(strncmp(fx->out, "usage: tupelod ", 15) == 0);
+	assert_non_null(strchr(fx->out, '\n'));
+}
+
+#define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_config_defaults),
+		T(test_config_short_options),
+		T(test_config_verbose),
+		T(test_config_long_options),
+		T(test_config_max_message_size),
+		T(test_config_sizes),
+		T(test_config_bad_numbers),
+		T(test_config_out_of_range),
+		T(test_config_bad_choice),
+		T(test_config_unknown_option),
+		T(test_config_missing_argument),
+		T(test_config_unexpected_argument),
+		T(test_config_frame_fits_message),
+		T(test_config_file),
+		T(test_config_file_errors),
+		T(test_config_file_missing),
+		T(test_config_cli_overrides_file),
+		T(test_config_help),
+		T(test_config_version),
+		T(test_config_repeated_loads),
+		cmocka_unit_test(test_config_durability_name),
+		T(test_config_usage),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
