@@ -1,0 +1,46 @@
+/*
+ * tupelod's settings: one options table drives the defaults, the config
+ * file (tupelod.conf(5)), the command line and --help.
+ */
+#ifndef TP_BROKER_CONFIG_H
+#define TP_BROKER_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_DURABILITY_SYNC		1
+#define CONFIG_DURABILITY_INTERVAL	2
+
+/* Every setting, filled from the table; strings are owned. */
+struct config {
+	char		*config_file;	/* -c, NULL: none */
+	char		*data_dir;	/* -d */
+	char		*listen;	/* -l, HOST:PORT */
+	char		*log_file;	/* NULL or "": stderr */
+	uint64_t	 log_level;	/* LOG_LEVEL_*, plus -v */
+	uint64_t	 max_message_size;	/* bytes of payload */
+	uint64_t	 max_frame_size;	/* bytes of one frame */
+	uint64_t	 max_connections;
+	uint64_t	 durability;		/* CONFIG_DURABILITY_* */
+	uint64_t	 flush_interval_ms;
+	uint64_t	 map_size;		/* initial LMDB map, bytes */
+	uint64_t	 max_data_size;		/* map cap, 0: none */
+	uint64_t	 max_stations;
+	uint64_t	 conn_buffer;		/* output bytes per conn */
+	uint64_t	 conn_inflight;		/* unacked produce bytes/conn */
+	uint64_t	 max_unacked;		/* default consumer credit */
+};
+
+/*
+ * Fill cfg from defaults, the config file and argv. Returns 0 to run, 1
+ * when --help or --version was printed (exit 0), 2 on usage or config
+ * errors, already reported on stderr.
+ */
+int	config_load(struct config *, int, char **);
+void	config_free(struct config *);
+/* Print the usage line (the man page SYNOPSIS) to f. */
+void	config_usage(FILE *);
+/* Name of a durability value. */
+const char *config_durability_name(uint64_t);
+
+#endif
