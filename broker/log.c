@@ -116,12 +116,25 @@ const char *
 log_escape(const char *s, size_t len, char *buf, size_t size)
 {
 	static const char	hex[] = "0123456789abcdef";
-	size_t			i, n = 0;
+	size_t			i, n = 0, total = 0, need, room;
 	unsigned char		c;
 
-	for (i = 0; i < len && n + 5 < size; i++) {
+	if (size == 0)
+		return (buf);
+	for (i = 0; i < len; i++) {
 		c = (unsigned char)s[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
+		total += (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') ?
+		    1 : 4;
+	}
+	/* When it does not all fit, keep room for "..." to say so. */
+	room = total < size ? size - 1 : (size > 4 ? size - 4 : 0);
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		need = (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') ?
+		    1 : 4;
+		if (n + need > room)
+			break;
+		if (need == 1) {
 			buf[n++] = (char)c;
 			continue;
 		}
@@ -130,7 +143,7 @@ log_escape(const char *s, size_t len, char *buf, size_t size)
 		buf[n++] = hex[c >> 4];
 		buf[n++] = hex[c & 15];
 	}
-	if (i < len && n + 4 < size) {
+	if (i < len && size > 4) {
 		memcpy(buf + n, "...", 3);
 		n += 3;
 	}

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -26,6 +27,20 @@
  * Split "tupelo://[user:pass@]host[:port][/]" into host and port. The
  * credentials are checked for shape only: the protocol has no login yet.
  */
+/* Letters, digits, '-', '.', and ':' (IPv6): what a host can be. */
+static int
+dial_host_ok(const char *h, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)h[i]) && h[i] != '-' &&
+		    h[i] != '.' && h[i] != ':' && h[i] != '_')
+			return (0);
+	}
+	return (1);
+}
+
 int
 dial_parse(const char *url, char *host, size_t hostsz, char *port,
     size_t portsz, struct tp_err *err)
@@ -46,7 +61,7 @@ dial_parse(const char *url, char *host, size_t hostsz, char *port,
 	if (end > p && end[-1] == '/')
 		end--;
 	if ((at = memchr(p, '@', (size_t)(end - p))) != NULL) {
-		if (memchr(p, ':', (size_t)(at - p)) == NULL || at == p)
+		if (memchr(p, ':', (size_t)(at - p)) == NULL || *p == ':')
 			return (error_set(err, TP_EINVAL, "URL credentials "
 			    "must be user:pass: %s", url));
 		p = at + 1;
@@ -70,7 +85,7 @@ dial_parse(const char *url, char *host, size_t hostsz, char *port,
 			hend = end;
 	}
 	len = (size_t)(hend - h);
-	if (len == 0 || len >= hostsz || memchr(h, '/', len) != NULL)
+	if (len == 0 || len >= hostsz || !dial_host_ok(h, len))
 		goto bad;
 	memcpy(host, h, len);
 	host[len] = '\0';

@@ -477,6 +477,46 @@ test_store_code(void **state)
 }
 
 static void
+test_store_second_open_is_refused(void **state)
+{
+	struct fixture		*fx = *state;
+	struct store_opts	 opts = { 4 * MIB, 0, 8 };
+	struct store		*st = (struct store *)&opts;
+	struct tp_err		 err;
+	struct stat		 sb;
+	char			 path[1024], pid[32];
+
+	open_store(fx, 4 * MIB, 0);
+	put_key(fx->st, "kept", "yes");
+	snprintf(path, sizeof path, "%s/tupelod.lock", fx->dir);
+	assert_int_equal(stat(path, &sb), 0);
+
+	/* The lock is per open, so this process is refused like another. */
+	memset(&err, 0, sizeof err);
+	assert_int_equal(store_open(fx->dir, &opts, &st, &err), TP_EBUSY);
+	assert_null(st);
+	assert_int_equal(err.code, TP_EBUSY);
+	assert_non_null(strstr(err.message, "in use"));
+	assert_non_null(strstr(err.message, fx->dir));
+	snprintf(pid, sizeof pid, "%ld", (long)getpid());
+	assert_non_null(strstr(err.message, pid));
+	assert_int_equal(store_open(fx->dir, &opts, &st, NULL), TP_EBUSY);
+	assert_null(st);
+
+	/* The refused opens left the first store working. */
+	assert_true(has_key(fx->st, "kept", "yes"));
+	put_key(fx->st, "after", "refusal");
+
+	store_close(fx->st);
+	fx->st = NULL;
+	memset(&err, 0, sizeof err);
+	if (store_open(fx->dir, &opts, &fx->st, &err) != TP_OK)
+		fail_msg("reopen %s: %s", fx->dir, err.message);
+	assert_true(has_key(fx->st, "kept", "yes"));
+	assert_true(has_key(fx->st, "after", "refusal"));
+}
+
+static void
 test_store_close_null(void **state)
 {
 	(void)state;
@@ -504,6 +544,7 @@ main(void)
 		T(test_store_read_after_grow),
 		T(test_store_fail_latch),
 		T(test_store_max_stations),
+		T(test_store_second_open_is_refused),
 		cmocka_unit_test(test_store_code),
 		cmocka_unit_test(test_store_close_null),
 	};
