@@ -75,6 +75,17 @@ static const struct config_option config_table[] = {
 	  "storage" },
 	{ "max-unacked", CONFIG_NUMBER, 0, 1, 1000000, "1000", NULL,
 	  OFF(max_unacked), "deliveries in flight per consumer by default" },
+	{ "dedup-window", CONFIG_NUMBER, 0, 0, 86400, "120", NULL,
+	  OFF(dedup_window_s), "seconds a producer message id is remembered "
+	  "by default" },
+	{ "ack-wait", CONFIG_NUMBER, 0, 1, 86400000, "30000", NULL,
+	  OFF(ack_wait_ms), "ms before an unacked delivery is redelivered, "
+	  "by default" },
+	{ "max-deliveries", CONFIG_NUMBER, 0, 0, 1000000, "5", NULL,
+	  OFF(max_deliveries), "deliveries before a message is dead-lettered, "
+	  "by default (0: no limit)" },
+	{ "max-ack-pending", CONFIG_NUMBER, 0, 1, 1000000, "10000", NULL,
+	  OFF(max_ack_pending), "unacked deliveries per group, by default" },
 };
 #define CONFIG_N	(sizeof config_table / sizeof config_table[0])
 

@@ -29,6 +29,10 @@ struct config {
 	uint64_t	 conn_buffer;		/* output bytes per conn */
 	uint64_t	 conn_inflight;		/* unacked produce bytes/conn */
 	uint64_t	 max_unacked;		/* default consumer credit */
+	uint64_t	 dedup_window_s;	/* default message id window */
+	uint64_t	 ack_wait_ms;		/* default group ack wait */
+	uint64_t	 max_deliveries;	/* default, 0: no limit */
+	uint64_t	 max_ack_pending;	/* default per group */
 };
 
 /*

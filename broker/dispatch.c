@@ -6,7 +6,11 @@
 
 #include "broker/config.h"
 #include "broker/conn.h"
+#include "broker/browse.h"
+#include "broker/dls.h"
 #include "broker/group.h"
+#include "broker/gstate.h"
+#include "broker/produce.h"
 #include "broker/log.h"
 #include "broker/station.h"
 #include "proto/error.h"
@@ -66,7 +70,11 @@ dispatch_frame(struct conn *c, const Tupelo__Frame *f)
 	if (dispatch_stopping && (f->body_case ==
 	    TUPELO__FRAME__BODY_PRODUCE || f->body_case ==
 	    TUPELO__FRAME__BODY_STATION_CREATE || f->body_case ==
-	    TUPELO__FRAME__BODY_STATION_DELETE)) {
+	    TUPELO__FRAME__BODY_STATION_DELETE || f->body_case ==
+	    TUPELO__FRAME__BODY_STATION_PURGE || f->body_case ==
+	    TUPELO__FRAME__BODY_DLS_REPLAY || f->body_case ==
+	    TUPELO__FRAME__BODY_GROUP_CREATE || f->body_case ==
+	    TUPELO__FRAME__BODY_GROUP_DELETE)) {
 		conn_send_error(c, f->id, TP_ESHUTDOWN, NULL);
 		return;
 	}
@@ -80,17 +88,20 @@ dispatch_frame(struct conn *c, const Tupelo__Frame *f)
 	case TUPELO__FRAME__BODY_STATION_DELETE:
 		station_delete(c, f->id, f->station_delete->name);
 		break;
+	case TUPELO__FRAME__BODY_STATION_PURGE:
+		station_purge(c, f->id, f->station_purge->name);
+		break;
 	case TUPELO__FRAME__BODY_STATION_LIST:
-		station_list(c, f->id);
+		browse_list(c, f->id);
 		break;
 	case TUPELO__FRAME__BODY_STATION_GET:
-		station_get(c, f->id, f->station_get->name);
+		browse_station(c, f->id, f->station_get->name);
 		break;
 	case TUPELO__FRAME__BODY_PRODUCE:
-		station_produce(c, f->id, f->produce);
+		produce_request(c, f->id, f->produce);
 		break;
 	case TUPELO__FRAME__BODY_READ:
-		station_read(c, f->id, f->read);
+		browse_read(c, f->id, f->read);
 		break;
 	case TUPELO__FRAME__BODY_SUBSCRIBE:
 		if ((st = station_find(f->subscribe->station)) == NULL) {
@@ -104,6 +115,30 @@ dispatch_frame(struct conn *c, const Tupelo__Frame *f)
 		break;
 	case TUPELO__FRAME__BODY_ACK:
 		group_ack(c, f->id, f->ack);
+		break;
+	case TUPELO__FRAME__BODY_NACK:
+		group_nack(c, f->id, f->nack);
+		break;
+	case TUPELO__FRAME__BODY_IN_PROGRESS:
+		group_in_progress(c, f->id, f->in_progress);
+		break;
+	case TUPELO__FRAME__BODY_TERM:
+		group_term(c, f->id, f->term);
+		break;
+	case TUPELO__FRAME__BODY_GROUP_CREATE:
+		gstate_request_create(c, f->id, f->group_create);
+		break;
+	case TUPELO__FRAME__BODY_GROUP_DELETE:
+		gstate_request_delete(c, f->id, f->group_delete);
+		break;
+	case TUPELO__FRAME__BODY_GROUP_GET:
+		gstate_request_get(c, f->id, f->group_get);
+		break;
+	case TUPELO__FRAME__BODY_GROUP_LIST:
+		gstate_request_list(c, f->id, f->group_list);
+		break;
+	case TUPELO__FRAME__BODY_DLS_REPLAY:
+		dls_replay(c, f->id, f->dls_replay);
 		break;
 	case TUPELO__FRAME__BODY_UNSUBSCRIBE:
 		group_unsubscribe(c, f->id, f->unsubscribe->sub);

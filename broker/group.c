@@ -1,100 +1,64 @@
 /*
- * Consumer groups, on the loop thread.
+ * Consumer groups, on the loop thread: the delivery window, members and
+ * their credit, acks, nacks, ack-wait redelivery and dead-lettering.
  *
  * A group delivers in seq order. Everything at or below the ack floor is
  * acked. Above it, the window holds one entry per delivered seq, sorted:
- * delivered (to a member), waiting for redelivery (its member left), or
- * acked but not yet below the floor. The floor is just below the first
- * entry that is not acked (or below next_seq when the window is empty),
- * which also steps over seqs the log never had. The durable state is the
- * floor plus the acked seqs above it; acks are confirmed to the consumer
- * only after that state is committed, so an acked message is never
- * delivered to the group again, and an unacked one always is.
+ * delivered (to a member, until a deadline), waiting to be delivered again
+ * (not before a time), being dead-lettered, or acked but not yet below the
+ * floor. The floor is just below the first entry that is not acked (or
+ * below next_seq when the window is empty), which also steps over seqs the
+ * log never had. One timer per group fires at the earliest deadline.
  *
- * The window is capped (GROUP_WINDOW), which bounds a group's memory when
- * a message stays unacked while later ones flow.
+ * What is stored (broker/gstate) is the floor, the acked seqs above it, how
+ * far delivery got and the delivery counts above one; acks are confirmed
+ * only once that is committed, so an acked message is never delivered to
+ * the group again and an unacked one always is, with its count.
  */
 #include "broker/group.h"
 
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "broker/config.h"
 #include "broker/conn.h"
+#include "broker/dls.h"
+#include "broker/gstate.h"
 #include "broker/log.h"
 #include "broker/station.h"
-#include "proto/compat.h"
 #include "proto/error.h"
-#include "storage/meta.h"
 #include "storage/slog.h"
 #include "storage/store.h"
-#include "storage/writer.h"
 
-#define GROUP_WINDOW		65536		/* entries above the floor */
+#define GROUP_WINDOW_MAX	1000000		/* entries: memory cap */
 #define GROUP_FRAME_RECORDS	256		/* records per Deliver */
 #define GROUP_FRAME_BYTES	(1024 * 1024)	/* soft bytes per Deliver */
 #define GROUP_MAX_UNACKED	100000		/* cap on asked credit */
+#define GROUP_DEAD_MAX		1024		/* dead letters per batch */
 
-#define PEND_DELIVERED	0
-#define PEND_REDELIVER	1
-#define PEND_ACKED	2
-
-struct pend {
-	uint64_t	 seq;
-	struct sub	*sub;		/* borrowed, DELIVERED only */
-	uint32_t	 deliveries;
-	int		 state;		/* PEND_* */
-};
-
-struct sub {
-	uint64_t		 id;
-	struct group		*g;		/* borrowed, outlives sub */
-	struct conn		*conn;		/* borrowed, outlives sub */
-	uint32_t		 max_unacked;
-	uint32_t		 unacked;
-	TAILQ_ENTRY(sub)	 entry;
-};
-TAILQ_HEAD(sub_list, sub);
-
-struct group_waiter {
-	struct conn	*conn;		/* referenced */
-	uint64_t	 id;		/* Ack request id */
-};
-
-struct group {
-	char			 name[TP_NAME_MAX + 1];
-	struct station		*st;		/* borrowed, owns the group */
-	uint64_t		 floor;		/* all <= floor acked */
-	uint64_t		 next_seq;	/* first never delivered */
-	struct pend		*win;		/* owned: win[head..head+len) */
-	size_t			 head, len, cap;
-	size_t			 redeliver;	/* entries in PEND_REDELIVER */
-	uint64_t		*skip;		/* owned: acked >= next_seq */
-	size_t			 nskip, skip_head;
-	struct sub_list		 subs;
-	int64_t			 created_ns;
-	int			 dirty;		/* state changed since save */
-	int			 saving;	/* a save is at the writer */
-	int			 freed;		/* station gone */
-	struct group_waiter	*waiters;	/* owned: acks to confirm */
-	size_t			 nwaiters, waiters_cap;
-};
-
-/* A snapshot of the state on its way to storage. */
-struct group_save {
-	struct group		*g;		/* kept alive by g->saving */
-	MDB_dbi			 meta;		/* the metadata database */
-	char			 station[TP_NAME_MAX + 1];
-	Tupelo__GroupState	 state;		/* acked owned */
-	struct group_waiter	*waiters;	/* owned */
-	size_t			 nwaiters;
-};
-
-static uint64_t	group_next_sub = 1;
+static struct event_base	*group_base;
+static uint64_t			 group_next_sub = 1;
 
 static void	group_pump(struct group *);
-static void	group_save(struct group *);
+static void	group_arm(struct group *);
+
+void
+group_start(struct event_base *base)
+{
+	group_base = base;
+}
+
+int64_t
+group_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
 
 const char *
 group_name(struct group *g)
@@ -108,8 +72,92 @@ group_sub_id(struct sub *s)
 	return (s->id);
 }
 
-static struct group *
-group_new(struct station *st, const char *name)
+/* ---- settings in force ---- */
+
+static uint32_t
+group_ack_wait(struct group *g)
+{
+	return (g->cfg.ack_wait_ms != 0 ? g->cfg.ack_wait_ms :
+	    (uint32_t)station_config()->ack_wait_ms);
+}
+
+/* Deliveries before dead-lettering; 0: no limit. */
+static uint32_t
+group_max_deliveries(struct group *g)
+{
+	if (g->cfg.max_deliveries < 0)
+		return (0);
+	if (g->cfg.max_deliveries > 0)
+		return ((uint32_t)g->cfg.max_deliveries);
+	return ((uint32_t)station_config()->max_deliveries);
+}
+
+static uint32_t
+group_max_ack_pending(struct group *g)
+{
+	return (g->cfg.max_ack_pending != 0 ? g->cfg.max_ack_pending :
+	    (uint32_t)station_config()->max_ack_pending);
+}
+
+/* How long delivery number n waits for its ack. */
+static int64_t
+group_wait_ms(struct group *g, uint32_t n)
+{
+	if (g->nbackoff == 0)
+		return (group_ack_wait(g));
+	if (n > g->nbackoff)
+		n = (uint32_t)g->nbackoff;
+	return (g->backoff[n > 0 ? n - 1 : 0]);
+}
+
+static int
+group_spent(struct group *g, uint32_t deliveries)
+{
+	uint32_t	max = group_max_deliveries(g);
+
+	return (max != 0 && deliveries >= max);
+}
+
+void
+group_config_get(struct group *g, Tupelo__GroupConfig *out)
+{
+	tupelo__group_config__init(out);
+	out->ack_wait_ms = group_ack_wait(g);
+	out->max_deliveries = group_max_deliveries(g) == 0 ? -1 :
+	    (int32_t)group_max_deliveries(g);
+	out->max_ack_pending = group_max_ack_pending(g);
+	out->n_backoff_ms = g->nbackoff;
+	out->backoff_ms = g->backoff;
+}
+
+int
+group_config_set(struct group *g, const Tupelo__GroupConfig *c)
+{
+	uint32_t	*b = NULL;
+
+	if (c == NULL)
+		return (TP_OK);
+	if (c->n_backoff_ms != 0) {
+		if ((b = calloc(c->n_backoff_ms, sizeof *b)) == NULL)
+			return (TP_ENOMEM);
+		memcpy(b, c->backoff_ms, c->n_backoff_ms * sizeof *b);
+		free(g->backoff);
+		g->backoff = b;
+		g->nbackoff = c->n_backoff_ms;
+	}
+	if (c->ack_wait_ms != 0)
+		g->cfg.ack_wait_ms = c->ack_wait_ms;
+	if (c->max_deliveries != 0)
+		g->cfg.max_deliveries = c->max_deliveries;
+	if (c->max_ack_pending != 0)
+		g->cfg.max_ack_pending = c->max_ack_pending;
+	return (TP_OK);
+}
+
+/* ---- lifetime ---- */
+
+struct group *
+group_new(struct station *st, const char *name, int ephemeral)
 {
 	struct group	*g;
 	struct timespec	 ts;
@@ -118,43 +166,77 @@ group_new(struct station *st, const char *name)
 		return (NULL);
 	snprintf(g->name, sizeof g->name, "%s", name);
 	g->st = st;
+	g->ephemeral = ephemeral;
+	tupelo__group_config__init(&g->cfg);
 	g->next_seq = 1;
 	TAILQ_INIT(&g->subs);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	g->created_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	if (station_group_add(st, g) != TP_OK) {
+	g->timer = evtimer_new(group_base, group_timer_cb, g);
+	if (g->timer == NULL || station_group_add(st, g) != TP_OK) {
+		if (g->timer != NULL)
+			event_free(g->timer);
 		free(g);
 		return (NULL);
 	}
 	return (g);
 }
 
-int
-group_load(struct station *st, const char *name, const Tupelo__GroupState *s)
+/* Free once no storage operation refers to the group any more. */
+static void
+group_release(struct group *g)
 {
-	struct group	*g;
-	size_t		 i;
+	size_t	i;
 
-	if ((g = group_new(st, name)) == NULL)
-		return (TP_ENOMEM);
-	g->floor = s->ack_floor;
-	g->next_seq = s->ack_floor + 1;
-	g->created_ns = s->created_ns;
-	if (s->n_acked != 0) {
-		if ((g->skip = calloc(s->n_acked, sizeof *g->skip)) == NULL)
-			return (TP_ENOMEM);
-		for (i = 0; i < s->n_acked; i++) {
-			if (s->acked[i] > g->floor && (g->nskip == 0 ||
-			    s->acked[i] > g->skip[g->nskip - 1]))
-				g->skip[g->nskip++] = s->acked[i];
-		}
+	if (g->refs > 0)
+		return;
+	for (i = 0; i < g->nwaiters; i++) {
+		conn_send_error(g->waiters[i].conn, g->waiters[i].id,
+		    TP_ENOSTATION, "the group was deleted");
+		conn_unref(g->waiters[i].conn);
 	}
-	return (TP_OK);
+	if (g->timer != NULL)
+		event_free(g->timer);
+	free(g->waiters);
+	free(g->win);
+	free(g->skip);
+	free(g->counted);
+	free(g->counts);
+	free(g->backoff);
+	free(g);
+}
+
+void
+group_free(struct group *g)
+{
+	struct sub	*s;
+	char		 msg[256];
+
+	g->freed = 1;
+	if (g->timer != NULL)
+		evtimer_del(g->timer);
+	while ((s = TAILQ_FIRST(&g->subs)) != NULL) {
+		snprintf(msg, sizeof msg, "group %s deleted: subscription "
+		    "%llu ended", g->name, (unsigned long long)s->id);
+		conn_send_error(s->conn, 0, TP_ENOSTATION, msg);
+		TAILQ_REMOVE(&g->subs, s, entry);
+		conn_sub_remove(s->conn, s);
+		free(s);
+	}
+	group_release(g);
+}
+
+void
+group_unref(struct group *g)
+{
+	g->refs--;
+	if (g->freed)
+		group_release(g);
 }
 
 /* ---- the window ---- */
 
-static struct pend *
+struct pend *
 group_win_find(struct group *g, uint64_t seq)
 {
 	size_t	lo = 0, hi = g->len, mid;
@@ -194,7 +276,22 @@ group_win_push(struct group *g, uint64_t seq, int state)
 	memset(p, 0, sizeof *p);
 	p->seq = seq;
 	p->state = state;
+	if (state != PEND_ACKED)
+		g->npending++;
 	return (p);
+}
+
+/* Mark an entry acked (also for dead letters once stored). */
+static void
+group_settle(struct group *g, struct pend *p)
+{
+	if (p->state == PEND_DELIVERED && p->sub != NULL)
+		p->sub->unacked--;
+	if (p->state != PEND_ACKED)
+		g->npending--;
+	p->state = PEND_ACKED;
+	p->sub = NULL;
+	g->dirty = 1;
 }
 
 /* Drop acked entries at the front and recompute the floor. */
@@ -210,14 +307,139 @@ group_advance(struct group *g)
 	g->floor = (g->len > 0 ? g->win[g->head].seq : g->next_seq) - 1;
 }
 
+/* Deliveries a seq had before a restart (0 if it was not delivered). */
+static uint32_t
+group_restored_count(struct group *g, uint64_t seq)
+{
+	if (seq > g->delivered_upto)
+		return (0);
+	while (g->icounted < g->ncounted && g->counted[g->icounted] < seq)
+		g->icounted++;
+	if (g->icounted < g->ncounted && g->counted[g->icounted] == seq)
+		return (g->counts[g->icounted]);
+	return (1);
+}
+
+static int
+group_restored_acked(struct group *g, uint64_t seq)
+{
+	while (g->skip_head < g->nskip && g->skip[g->skip_head] < seq)
+		g->skip_head++;
+	return (g->skip_head < g->nskip && g->skip[g->skip_head] == seq);
+}
+
+/* ---- dead letters ---- */
+
+struct group_dead {
+	struct group	*g;		/* referenced */
+	struct conn	*conn;		/* referenced, Term only */
+	uint64_t	 id;
+	size_t		 n;
+	uint64_t	 seqs[GROUP_DEAD_MAX];
+	uint32_t	 counts[GROUP_DEAD_MAX];
+};
+
+static void
+group_dead_done(void *arg, int code, uint64_t first)
+{
+	struct group_dead	*gd = arg;
+	struct group		*g = gd->g;
+	struct pend		*p;
+	size_t			 i;
+
+	for (i = 0; i < gd->n && !g->freed; i++) {
+		if ((p = group_win_find(g, gd->seqs[i])) == NULL ||
+		    p->state != PEND_DEAD)
+			continue;
+		if (code == TP_OK) {
+			group_settle(g, p);
+			g->dead_lettered++;
+		} else {
+			/* Not stored: try again after an ack wait. */
+			p->state = PEND_WAITING;
+			p->at_ms = group_now_ms() + group_ack_wait(g);
+		}
+	}
+	if (!g->freed) {
+		if (code != TP_OK)
+			log_warn("group=%s station=%s: cannot store %zu dead "
+			    "letters: %s", g->name, station_name(g->st), gd->n,
+			    tp_strerror(code));
+		group_advance(g);
+		if (gd->conn != NULL && gstate_waiter_add(g, gd->conn,
+		    gd->id) != TP_OK)
+			conn_send_error(gd->conn, gd->id, TP_ENOMEM, NULL);
+		g->dirty = 1;
+		group_arm(g);
+		group_pump(g);
+	} else if (gd->conn != NULL)
+		conn_send_error(gd->conn, gd->id, TP_ENOSTATION,
+		    "the group was deleted");
+	if (gd->conn != NULL)
+		conn_unref(gd->conn);
+	group_unref(g);
+	free(gd);
+}
+
+/*
+ * Move the entries of gd (already PEND_DEAD) to the dead-letter station.
+ * With no dead-letter station (a group on one) they are dropped.
+ */
+static void
+group_dead_send(struct group_dead *gd, const char *reason, const char *error)
+{
+	struct group	*g = gd->g;
+	int		 code;
+
+	g->refs++;
+	code = dls_send(g->st, g->name, gd->seqs, gd->counts, gd->n, reason,
+	    error, group_dead_done, gd);
+	if (code == TP_ENOSTATION) {
+		log_warn("group=%s station=%s: %zu messages given up, no "
+		    "dead-letter station to keep them", g->name,
+		    station_name(g->st), gd->n);
+		group_dead_done(gd, TP_OK, 0);
+	} else if (code != TP_OK)
+		group_dead_done(gd, code, 0);
+}
+
+static struct group_dead *
+group_dead_new(struct group *g)
+{
+	struct group_dead	*gd;
+
+	if ((gd = calloc(1, sizeof *gd)) != NULL)
+		gd->g = g;
+	return (gd);
+}
+
+/* Add p to *gdp (allocated on demand); 0 if it must wait for later. */
+static int
+group_dead_add(struct group *g, struct group_dead **gdp, struct pend *p)
+{
+	if (*gdp == NULL && (*gdp = group_dead_new(g)) == NULL)
+		return (0);
+	if ((*gdp)->n == GROUP_DEAD_MAX)
+		return (0);
+	if (p->state == PEND_DELIVERED && p->sub != NULL)
+		p->sub->unacked--;
+	p->sub = NULL;
+	p->state = PEND_DEAD;
+	(*gdp)->seqs[(*gdp)->n] = p->seq;
+	(*gdp)->counts[(*gdp)->n++] = p->deliveries;
+	return (1);
+}
+
 /* ---- delivery ---- */
 
 struct group_batch {
-	struct group	*g;
-	struct sub	*s;
-	struct conn_rec	 recs[GROUP_FRAME_RECORDS];
-	size_t		 n, bytes, max;
-	uint64_t	 last;		/* committed: stop after */
+	struct group		*g;
+	struct sub		*s;
+	struct conn_rec		 recs[GROUP_FRAME_RECORDS];
+	size_t			 n, bytes, max;
+	uint64_t		 last;		/* committed: stop after */
+	int64_t			 now;
+	struct group_dead	*dead;		/* spent before delivery */
 };
 
 static int
@@ -230,9 +452,12 @@ group_batch_full(struct group_batch *b, size_t len)
 static void
 group_batch_add(struct group_batch *b, struct pend *p, const MDB_val *v)
 {
+	if (p->deliveries > 0)
+		b->g->redelivered++;
 	p->state = PEND_DELIVERED;
 	p->sub = b->s;
 	p->deliveries++;
+	p->at_ms = b->now + group_wait_ms(b->g, p->deliveries);
 	b->s->unacked++;
 	b->recs[b->n].seq = p->seq;
 	b->recs[b->n].deliveries = p->deliveries;
@@ -248,30 +473,36 @@ group_new_cb(void *arg, uint64_t seq, const MDB_val *v)
 	struct group_batch	*b = arg;
 	struct group		*g = b->g;
 	struct pend		*p;
+	uint32_t		 before;
 
-	if (seq > b->last || g->len >= GROUP_WINDOW ||
+	if (seq > b->last || g->len >= GROUP_WINDOW_MAX ||
+	    g->npending >= group_max_ack_pending(g) ||
 	    group_batch_full(b, v->mv_size))
 		return (1);
-	while (g->skip_head < g->nskip && g->skip[g->skip_head] < seq)
-		g->skip_head++;
-	if (g->skip_head < g->nskip && g->skip[g->skip_head] == seq) {
+	if (group_restored_acked(g, seq)) {
 		/* Acked before a restart: keep it acked, do not deliver. */
 		if (group_win_push(g, seq, PEND_ACKED) == NULL)
 			return (1);
-		g->skip_head++;
 		g->next_seq = seq + 1;
 		return (0);
 	}
-	if ((p = group_win_push(g, seq, PEND_DELIVERED)) == NULL)
+	before = group_restored_count(g, seq);
+	if ((p = group_win_push(g, seq, PEND_WAITING)) == NULL)
 		return (1);
-	group_batch_add(b, p, v);
+	p->deliveries = before;
 	g->next_seq = seq + 1;
+	if (group_spent(g, before)) {
+		if (!group_dead_add(g, &b->dead, p))
+			p->at_ms = b->now;	/* stays waiting */
+		return (0);
+	}
+	group_batch_add(b, p, v);
 	return (0);
 }
 
-/* Fill b with redeliveries first; returns an LMDB code. */
+/* Fill b with due redeliveries first; returns an LMDB code. */
 static int
-group_fill_redeliver(struct group_batch *b, MDB_txn *txn)
+group_fill_waiting(struct group_batch *b, MDB_txn *txn)
 {
 	struct group	*g = b->g;
 	struct pend	*p;
@@ -280,26 +511,27 @@ group_fill_redeliver(struct group_batch *b, MDB_txn *txn)
 	size_t		 i;
 	int		 rc;
 
-	for (i = 0; i < g->len && g->redeliver > 0; i++) {
+	for (i = 0; i < g->len; i++) {
 		p = &g->win[g->head + i];
-		if (p->state != PEND_REDELIVER)
+		if (p->state != PEND_WAITING || p->at_ms > b->now)
 			continue;
+		if (group_spent(g, p->deliveries)) {
+			group_dead_add(g, &b->dead, p);
+			continue;
+		}
 		slog_key_put(key, p->seq);
 		k.mv_data = key;
 		k.mv_size = sizeof key;
 		rc = mdb_get(txn, station_dbi(g->st), &k, &v);
 		if (rc == MDB_NOTFOUND) {
 			/* Removed from the log: nothing left to deliver. */
-			p->state = PEND_ACKED;
-			g->redeliver--;
-			g->dirty = 1;
+			group_settle(g, p);
 			continue;
 		}
 		if (rc != 0)
 			return (rc);
 		if (group_batch_full(b, v.mv_size))
 			break;
-		g->redeliver--;
 		group_batch_add(b, p, &v);
 	}
 	return (0);
@@ -316,9 +548,6 @@ group_deliver(struct group *g, struct sub *s)
 
 	if (s->unacked >= s->max_unacked || !conn_writable(s->conn))
 		return (0);
-	if (g->redeliver == 0 && (g->next_seq > station_committed(g->st) ||
-	    g->len >= GROUP_WINDOW))
-		return (0);
 	b.g = g;
 	b.s = s;
 	b.n = b.bytes = 0;
@@ -326,10 +555,12 @@ group_deliver(struct group *g, struct sub *s)
 	if (b.max > GROUP_FRAME_RECORDS)
 		b.max = GROUP_FRAME_RECORDS;
 	b.last = station_committed(g->st);
+	b.now = group_now_ms();
+	b.dead = NULL;
 	if (store_read_begin(store, &txn, NULL) != TP_OK)
 		return (0);
-	rc = group_fill_redeliver(&b, txn);
-	if (rc == 0 && !group_batch_full(&b, 0))
+	rc = group_fill_waiting(&b, txn);
+	if (rc == 0 && !group_batch_full(&b, 0) && g->next_seq <= b.last)
 		rc = slog_scan(txn, station_dbi(g->st), g->next_seq,
 		    group_new_cb, &b);
 	if (rc != 0)
@@ -339,9 +570,14 @@ group_deliver(struct group *g, struct sub *s)
 		conn_send_records(s->conn, 0, TUPELO__FRAME__BODY_DELIVER,
 		    s->id, 2, b.recs, b.n);
 	store_read_end(store, txn);
+	if (b.dead != NULL)
+		group_dead_send(b.dead, "max-deliveries", "delivered the "
+		    "maximum number of times without an ack");
 	/* Skipped (acked) seqs may have moved the floor. */
 	group_advance(g);
-	return (b.n);
+	if (b.n > 0)
+		group_arm(g);
+	return (b.n + (b.dead != NULL));
 }
 
 /* Deliver what credit and output room allow, a frame per member a turn. */
@@ -360,8 +596,8 @@ group_pump(struct group *g)
 				progress = 1;
 		}
 	}
-	if (g->dirty)
-		group_save(g);
+	if (g->dirty && !g->ephemeral)
+		gstate_save(g);
 }
 
 void
@@ -377,89 +613,63 @@ group_sub_writable(struct sub *s)
 	group_pump(s->g);
 }
 
-/* ---- persistence ---- */
+/* ---- deadlines ---- */
 
-static int
-group_save_apply(MDB_txn *txn, void *arg)
+/* Schedule the timer at the earliest deadline in the window. */
+static void
+group_arm(struct group *g)
 {
-	struct group_save	*gs = arg;
+	struct timeval	 tv;
+	struct pend	*p;
+	int64_t		 at = 0, now;
+	size_t		 i;
 
-	return (meta_group_put(txn, gs->meta, gs->station, gs->g->name,
-	    &gs->state));
+	for (i = 0; i < g->len; i++) {
+		p = &g->win[g->head + i];
+		if ((p->state == PEND_DELIVERED || p->state == PEND_WAITING) &&
+		    (at == 0 || p->at_ms < at))
+			at = p->at_ms;
+	}
+	if (at == 0 || (g->timer_at != 0 && g->timer_at <= at &&
+	    evtimer_pending(g->timer, NULL)))
+		return;
+	now = group_now_ms();
+	if (at < now)
+		at = now;
+	tv.tv_sec = (at - now) / 1000;
+	tv.tv_usec = (at - now) % 1000 * 1000;
+	g->timer_at = at;
+	evtimer_add(g->timer, &tv);
 }
 
-static void
-group_save_done(void *arg, int code)
+void
+group_timer_cb(evutil_socket_t fd, short events, void *arg)
 {
-	struct group_save	*gs = arg;
-	struct group		*g = gs->g;
+	struct group		*g = arg;
+	struct group_dead	*gd = NULL;
+	struct pend		*p;
+	int64_t			 now = group_now_ms();
 	size_t			 i;
 
-	for (i = 0; i < gs->nwaiters; i++) {
-		if (code == TP_OK)
-			conn_send_ok(gs->waiters[i].conn, gs->waiters[i].id);
-		else
-			conn_send_error(gs->waiters[i].conn, gs->waiters[i].id,
-			    code, "cannot store the group's position");
-		conn_unref(gs->waiters[i].conn);
-	}
-	free(gs->waiters);
-	free(gs->state.acked);
-	free(gs);
-	g->saving = 0;
-	if (g->freed)
-		group_free(g);
-	else if (g->dirty)
-		group_save(g);
-}
-
-static const struct writer_op group_save_op = {
-	group_save_apply, group_save_done
-};
-
-static void
-group_save(struct group *g)
-{
-	struct group_save	*gs;
-	size_t			 i, n = 0;
-
-	if (g->saving || g->freed)
-		return;
-	if ((gs = calloc(1, sizeof *gs)) == NULL)
-		return;
-	for (i = 0; i < g->len; i++)
-		n += g->win[g->head + i].state == PEND_ACKED;
-	n += g->nskip - g->skip_head;
-	tupelo__group_state__init(&gs->state);
-	if (n != 0 && (gs->state.acked = calloc(n, sizeof(uint64_t))) ==
-	    NULL) {
-		free(gs);
-		return;
-	}
+	g->timer_at = 0;
 	for (i = 0; i < g->len; i++) {
-		if (g->win[g->head + i].state == PEND_ACKED)
-			gs->state.acked[gs->state.n_acked++] =
-			    g->win[g->head + i].seq;
+		p = &g->win[g->head + i];
+		if (p->state != PEND_DELIVERED || p->at_ms > now)
+			continue;
+		if (group_spent(g, p->deliveries) &&
+		    group_dead_add(g, &gd, p))
+			continue;
+		/* The ack wait is over: deliver again, to anyone. */
+		p->sub->unacked--;
+		p->sub = NULL;
+		p->state = PEND_WAITING;
+		p->at_ms = now;
 	}
-	for (i = g->skip_head; i < g->nskip; i++)
-		gs->state.acked[gs->state.n_acked++] = g->skip[i];
-	gs->state.ack_floor = g->floor;
-	gs->state.created_ns = g->created_ns;
-	gs->g = g;
-	gs->meta = store_meta(station_store(g->st));
-	snprintf(gs->station, sizeof gs->station, "%s", station_name(g->st));
-	gs->waiters = g->waiters;
-	gs->nwaiters = g->nwaiters;
-	if (writer_submit(station_writer(g->st), &group_save_op, gs, 64 +
-	    n * 8, WRITER_SYNC) != TP_OK) {
-		free(gs->state.acked);
-		free(gs);
-		return;
-	}
-	g->waiters = NULL;
-	g->nwaiters = g->waiters_cap = 0;
-	g->saving = 1;
-	g->dirty = 0;
+	if (gd != NULL)
+		group_dead_send(gd, "max-deliveries", "not acked within the "
+		    "ack wait");
+	group_pump(g);
+	group_arm(g);
 }
 
 /* ---- requests ---- */
@@ -470,31 +680,45 @@ group_subscribe(struct conn *c, uint64_t id, struct station *st,
 {
 	Tupelo__Frame		 f = TUPELO__FRAME__INIT;
 	Tupelo__SubscribeOk	 ok = TUPELO__SUBSCRIBE_OK__INIT;
-	struct group		*g;
+	struct group		*g = NULL;
 	struct sub		*s;
+	struct tp_err		 err;
+	char			 name[TP_NAME_MAX + 1];
+	uint64_t		 sid = group_next_sub++;
 
-	if ((g = station_group_find(st, req->group)) == NULL) {
-		if ((g = group_new(st, req->group)) == NULL) {
-			conn_send_error(c, id, TP_ENOMEM, NULL);
-			return;
+	if (req->ephemeral) {
+		snprintf(name, sizeof name, "_ephemeral-%llu",
+		    (unsigned long long)sid);
+		if (gstate_create(st, name, req->start, req->config, 1, &g,
+		    &err) != TP_OK)
+			goto fail;
+	} else if ((g = station_group_find(st, req->group)) == NULL) {
+		if (gstate_create(st, req->group, req->start, req->config, 0,
+		    &g, &err) != TP_OK)
+			goto fail;
+	} else if (req->config != NULL) {
+		if (group_config_set(g, req->config) != TP_OK) {
+			error_set(&err, TP_ENOMEM, NULL);
+			goto fail;
 		}
 		g->dirty = 1;
-		log_info("group created station=%s group=%s", station_name(st),
-		    g->name);
 	}
 	if ((s = calloc(1, sizeof *s)) == NULL ||
 	    conn_sub_add(c, s) != TP_OK) {
 		free(s);
-		conn_send_error(c, id, TP_ENOMEM, NULL);
-		return;
+		error_set(&err, TP_ENOMEM, NULL);
+		goto fail;
 	}
-	s->id = group_next_sub++;
+	s->id = sid;
 	s->g = g;
 	s->conn = c;
 	s->max_unacked = req->max_unacked != 0 ? req->max_unacked :
 	    def_unacked;
 	if (s->max_unacked > GROUP_MAX_UNACKED)
 		s->max_unacked = GROUP_MAX_UNACKED;
+	if (req->consumer != NULL)
+		log_escape(req->consumer, strlen(req->consumer), s->name,
+		    sizeof s->name);
 	TAILQ_INSERT_TAIL(&g->subs, s, entry);
 	log_debug("%s: conn=%llu station=%s group=%s sub=%llu", __func__,
 	    (unsigned long long)conn_id(c), station_name(st), g->name,
@@ -507,26 +731,24 @@ group_subscribe(struct conn *c, uint64_t id, struct station *st,
 	f.subscribe_ok = &ok;
 	conn_send(c, &f);
 	group_pump(g);
+	return;
+fail:
+	if (g != NULL && g->ephemeral) {
+		station_group_remove(st, g);
+		group_free(g);
+	}
+	conn_send_error(c, id, err.code, err.message);
 }
 
-static int
-group_waiter_add(struct group *g, struct conn *c, uint64_t id)
+static struct sub *
+group_sub_get(struct conn *c, uint64_t id, uint64_t sub)
 {
-	struct group_waiter	*w;
-	size_t			 cap;
+	struct sub	*s;
 
-	if (g->nwaiters == g->waiters_cap) {
-		cap = g->waiters_cap != 0 ? g->waiters_cap * 2 : 8;
-		if ((w = reallocarray(g->waiters, cap, sizeof *w)) == NULL)
-			return (TP_ENOMEM);
-		g->waiters = w;
-		g->waiters_cap = cap;
-	}
-	g->waiters[g->nwaiters].conn = c;
-	g->waiters[g->nwaiters].id = id;
-	g->nwaiters++;
-	conn_ref(c);
-	return (TP_OK);
+	if ((s = conn_sub_find(c, sub)) == NULL)
+		conn_send_error(c, id, TP_ENOSUB, "no such subscription on "
+		    "this connection");
+	return (s);
 }
 
 void
@@ -537,29 +759,101 @@ group_ack(struct conn *c, uint64_t id, const Tupelo__Ack *ack)
 	struct pend	*p;
 	size_t		 i;
 
-	if ((s = conn_sub_find(c, ack->sub)) == NULL) {
-		conn_send_error(c, id, TP_ENOSUB, "no such subscription on "
-		    "this connection");
+	if ((s = group_sub_get(c, id, ack->sub)) == NULL)
 		return;
-	}
 	g = s->g;
 	for (i = 0; i < ack->n_seqs; i++) {
 		if ((p = group_win_find(g, ack->seqs[i])) == NULL ||
-		    p->state == PEND_ACKED)
+		    p->state == PEND_ACKED || p->state == PEND_DEAD)
 			continue;
-		if (p->state == PEND_DELIVERED)
-			p->sub->unacked--;
-		else
-			g->redeliver--;
-		p->state = PEND_ACKED;
-		p->sub = NULL;
+		group_settle(g, p);
 	}
 	group_advance(g);
-	if (group_waiter_add(g, c, id) != TP_OK) {
+	g->dirty = 1;
+	if (gstate_waiter_add(g, c, id) != TP_OK)
 		conn_send_error(c, id, TP_ENOMEM, NULL);
+	group_pump(g);
+}
+
+void
+group_nack(struct conn *c, uint64_t id, const Tupelo__Nack *nack)
+{
+	struct group_dead	*gd = NULL;
+	struct sub		*s;
+	struct group		*g;
+	struct pend		*p;
+	int64_t			 now = group_now_ms();
+	size_t			 i;
+
+	if ((s = group_sub_get(c, id, nack->sub)) == NULL)
+		return;
+	g = s->g;
+	for (i = 0; i < nack->n_seqs; i++) {
+		if ((p = group_win_find(g, nack->seqs[i])) == NULL ||
+		    p->state != PEND_DELIVERED)
+			continue;
+		if (group_spent(g, p->deliveries) &&
+		    group_dead_add(g, &gd, p))
+			continue;
+		p->sub->unacked--;
+		p->sub = NULL;
+		p->state = PEND_WAITING;
+		p->at_ms = now + nack->delay_ms;
+	}
+	if (gd != NULL)
+		group_dead_send(gd, "max-deliveries", "nacked");
+	conn_send_ok(c, id);
+	group_pump(g);
+	group_arm(g);
+}
+
+void
+group_in_progress(struct conn *c, uint64_t id, const Tupelo__InProgress *ip)
+{
+	struct sub	*s;
+	struct pend	*p;
+	int64_t		 now = group_now_ms();
+	size_t		 i;
+
+	if ((s = group_sub_get(c, id, ip->sub)) == NULL)
+		return;
+	for (i = 0; i < ip->n_seqs; i++) {
+		if ((p = group_win_find(s->g, ip->seqs[i])) != NULL &&
+		    p->state == PEND_DELIVERED)
+			p->at_ms = now + group_wait_ms(s->g, p->deliveries);
+	}
+	conn_send_ok(c, id);
+}
+
+void
+group_term(struct conn *c, uint64_t id, const Tupelo__Term *t)
+{
+	struct group_dead	*gd = NULL;
+	struct sub		*s;
+	struct group		*g;
+	struct pend		*p;
+	size_t			 i;
+
+	if ((s = group_sub_get(c, id, t->sub)) == NULL)
+		return;
+	g = s->g;
+	for (i = 0; i < t->n_seqs; i++) {
+		if ((p = group_win_find(g, t->seqs[i])) == NULL ||
+		    (p->state != PEND_DELIVERED && p->state != PEND_WAITING))
+			continue;
+		if (!group_dead_add(g, &gd, p))
+			break;
+	}
+	if (gd == NULL) {
+		conn_send_ok(c, id);
 		return;
 	}
-	g->dirty = 1;
+	/* Confirmed once the dead letters and the position are stored. */
+	gd->conn = c;
+	gd->id = id;
+	conn_ref(c);
+	group_dead_send(gd, "term", t->reason != NULL && *t->reason != '\0' ?
+	    t->reason : "terminated by the consumer");
 	group_pump(g);
 }
 
@@ -569,14 +863,15 @@ group_sub_leave(struct sub *s)
 {
 	struct group	*g = s->g;
 	struct pend	*p;
+	int64_t		 now = group_now_ms();
 	size_t		 i;
 
 	for (i = 0; i < g->len; i++) {
 		p = &g->win[g->head + i];
 		if (p->state == PEND_DELIVERED && p->sub == s) {
-			p->state = PEND_REDELIVER;
+			p->state = PEND_WAITING;
 			p->sub = NULL;
-			g->redeliver++;
+			p->at_ms = now;
 		}
 	}
 	TAILQ_REMOVE(&g->subs, s, entry);
@@ -584,59 +879,27 @@ group_sub_leave(struct sub *s)
 	log_debug("%s: sub=%llu group=%s", __func__,
 	    (unsigned long long)s->id, g->name);
 	free(s);
+	if (g->ephemeral && TAILQ_EMPTY(&g->subs)) {
+		station_group_remove(g->st, g);
+		group_free(g);
+		return;
+	}
+	group_pump(g);
 }
 
 void
 group_unsubscribe(struct conn *c, uint64_t id, uint64_t sub)
 {
 	struct sub	*s;
-	struct group	*g;
 
-	if ((s = conn_sub_find(c, sub)) == NULL) {
-		conn_send_error(c, id, TP_ENOSUB, "no such subscription on "
-		    "this connection");
+	if ((s = group_sub_get(c, id, sub)) == NULL)
 		return;
-	}
-	g = s->g;
 	group_sub_leave(s);
 	conn_send_ok(c, id);
-	group_pump(g);
 }
 
 void
 group_sub_close(struct sub *s)
 {
-	struct group	*g = s->g;
-
 	group_sub_leave(s);
-	group_pump(g);
-}
-
-void
-group_free(struct group *g)
-{
-	struct sub	*s;
-	size_t		 i;
-	char		 msg[256];
-
-	g->freed = 1;
-	while ((s = TAILQ_FIRST(&g->subs)) != NULL) {
-		snprintf(msg, sizeof msg, "station deleted: subscription %llu "
-		    "ended", (unsigned long long)s->id);
-		conn_send_error(s->conn, 0, TP_ENOSTATION, msg);
-		TAILQ_REMOVE(&g->subs, s, entry);
-		conn_sub_remove(s->conn, s);
-		free(s);
-	}
-	if (g->saving)
-		return;		/* group_save_done() comes back here */
-	for (i = 0; i < g->nwaiters; i++) {
-		conn_send_error(g->waiters[i].conn, g->waiters[i].id,
-		    TP_ENOSTATION, "station deleted");
-		conn_unref(g->waiters[i].conn);
-	}
-	free(g->waiters);
-	free(g->win);
-	free(g->skip);
-	free(g);
 }

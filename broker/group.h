@@ -1,34 +1,113 @@
 /*
  * Durable consumer groups: per group an ack floor and the window of
- * delivered, acked and to-be-redelivered messages above it; members
- * (subscriptions) that share its messages within their credit; acks made
- * durable through the writer before they are confirmed. On restart a group
- * continues from its floor, skipping what it acked above it.
+ * delivered, waiting, dead-lettering and acked messages above it; members
+ * (subscriptions) that share its messages within their credit; ack-wait
+ * redelivery, nacks, terms and dead letters after max deliveries.
+ * broker/group owns delivery and the window; broker/gstate owns what is
+ * stored, creation from a start position, and the admin requests. The
+ * structures below are shared by those two files only.
  */
 #ifndef TP_BROKER_GROUP_H
 #define TP_BROKER_GROUP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
+#include <event2/util.h>
+
+#include "proto/compat.h"
 #include "proto/tupelo.pb-c.h"
+#include "client/tupelo/tupelo.h"
 
 struct conn;
+struct event;
+struct event_base;
 struct station;
-struct group;
-struct sub;
 
-/* Recreate a group from its stored state (start-up). */
-int	group_load(struct station *, const char *, const Tupelo__GroupState *);
-/* Free a group and end its subscriptions (station deleted, shutdown). */
+#define PEND_DELIVERED	0	/* with a member until at_ms */
+#define PEND_WAITING	1	/* to deliver again, not before at_ms */
+#define PEND_DEAD	2	/* on its way to the dead-letter station */
+#define PEND_ACKED	3	/* done, not yet below the floor */
+
+struct pend {
+	uint64_t	 seq;
+	struct sub	*sub;		/* borrowed, DELIVERED only */
+	int64_t		 at_ms;		/* monotonic ms */
+	uint32_t	 deliveries;
+	int		 state;		/* PEND_* */
+};
+
+struct sub {
+	uint64_t		 id;
+	struct group		*g;		/* borrowed, outlives sub */
+	struct conn		*conn;		/* borrowed, outlives sub */
+	uint32_t		 max_unacked;
+	uint32_t		 unacked;
+	char			 name[64];	/* consumer name, escaped */
+	TAILQ_ENTRY(sub)	 entry;
+};
+TAILQ_HEAD(sub_list, sub);
+
+struct group_waiter {
+	struct conn	*conn;		/* referenced */
+	uint64_t	 id;		/* request to answer once stored */
+};
+
+struct group {
+	char			 name[TP_NAME_MAX + 1];
+	struct station		*st;		/* borrowed, owns the group */
+	int			 ephemeral;	/* never stored */
+	Tupelo__GroupConfig	 cfg;		/* as set; 0: default */
+	uint32_t		*backoff;	/* owned, nbackoff ms */
+	size_t			 nbackoff;
+	uint64_t		 floor;		/* all <= floor acked */
+	uint64_t		 next_seq;	/* first never delivered */
+	struct pend		*win;		/* owned: win[head..head+len) */
+	size_t			 head, len, cap;
+	size_t			 npending;	/* entries not acked */
+	/* From the stored state, consumed as delivery passes them. */
+	uint64_t		 delivered_upto;
+	uint64_t		*skip;		/* owned: acked, sorted */
+	size_t			 nskip, skip_head;
+	uint64_t		*counted;	/* owned: seqs, sorted */
+	uint32_t		*counts;	/* owned: their deliveries */
+	size_t			 ncounted, icounted;
+	uint64_t		 redelivered;	/* counters, stored */
+	uint64_t		 dead_lettered;
+	int64_t			 created_ns;
+	struct sub_list		 subs;
+	struct event		*timer;		/* owned */
+	int64_t			 timer_at;	/* ms it is set for, 0: none */
+	int			 dirty;		/* changed since stored */
+	int			 saving;	/* a save is at the writer */
+	int			 refs;		/* storage ops in flight */
+	int			 freed;		/* deleted: free when refs 0 */
+	struct group_waiter	*waiters;	/* owned: to confirm */
+	size_t			 nwaiters, waiters_cap;
+};
+
+void	group_start(struct event_base *);
+int64_t	group_now_ms(void);
+struct group *group_new(struct station *, const char *, int);
+/* Delete: end the subscriptions; freed when no operation holds it. */
 void	group_free(struct group *);
+void	group_unref(struct group *);
+const char *group_name(struct group *);
+/* Settings in force (defaults filled in), and setting non-zero ones. */
+void	group_config_get(struct group *, Tupelo__GroupConfig *);
+int	group_config_set(struct group *, const Tupelo__GroupConfig *);
+struct pend *group_win_find(struct group *, uint64_t);
 /* New durable messages on the station: deliver what credit allows. */
 void	group_wake(struct group *);
-const char *group_name(struct group *);
+void	group_timer_cb(evutil_socket_t, short, void *);
 
 /* Requests; each replies on conn. */
 void	group_subscribe(struct conn *, uint64_t, struct station *,
 	    const Tupelo__Subscribe *, uint32_t);
 void	group_ack(struct conn *, uint64_t, const Tupelo__Ack *);
+void	group_nack(struct conn *, uint64_t, const Tupelo__Nack *);
+void	group_in_progress(struct conn *, uint64_t, const Tupelo__InProgress *);
+void	group_term(struct conn *, uint64_t, const Tupelo__Term *);
 void	group_unsubscribe(struct conn *, uint64_t, uint64_t);
 
 uint64_t group_sub_id(struct sub *);

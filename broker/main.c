@@ -18,6 +18,7 @@
 #include "broker/config.h"
 #include "broker/conn.h"
 #include "broker/dispatch.h"
+#include "broker/group.h"
 #include "broker/listener.h"
 #include "broker/log.h"
 #include "broker/station.h"
@@ -135,6 +136,7 @@ main(int argc, char **argv)
 		log_error("%s", err.message);
 		return (1);
 	}
+	group_start(main_base);
 	if (station_start(store, main_writer, &cfg, &err) != TP_OK) {
 		log_error("%s", err.message);
 		return (1);

@@ -1,13 +1,21 @@
 /*
- * Stations on the loop thread. The registry is an array sorted by name.
- * A station assigns sequence numbers when a produce is accepted (next_seq)
- * and publishes them to groups only once the writer reports the batch
- * durable (committed); the writer applies batches in submission order, so
- * MDB_APPEND always sees increasing keys. A deleted station leaves the
- * registry at once and is freed when its last pending operation is done.
+ * Stations on the loop thread: the registry (an array sorted by name),
+ * start-up loading, and the lifecycle requests (create, delete, purge).
+ *
+ * Every station "x" comes with its dead-letter station "x.dls", created
+ * and deleted with it in the same transaction; names ending in ".dls" are
+ * reserved for them.
+ *
+ * A station assigns sequence numbers when an append is accepted
+ * (next_seq) and publishes them to groups only once the writer reports
+ * the batch durable (committed); the writer applies batches in submission
+ * order, so MDB_APPEND always sees increasing keys. A deleted station
+ * leaves the registry at once and is freed when its last pending
+ * operation is done.
  */
 #include "broker/station.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +23,9 @@
 
 #include "broker/config.h"
 #include "broker/conn.h"
+#include "broker/dedup.h"
 #include "broker/group.h"
+#include "broker/gstate.h"
 #include "broker/log.h"
 #include "proto/error.h"
 #include "storage/meta.h"
@@ -24,8 +34,7 @@
 #include "storage/store.h"
 #include "storage/writer.h"
 
-#define STATION_READ_COUNT	100		/* default records per read */
-#define STATION_READ_BYTES	(1024 * 1024)	/* default bytes per read */
+#define STATION_DLS_AGE_S	(3 * 24 * 3600)	/* dead letters kept */
 
 struct station {
 	char			 name[TP_NAME_MAX + 1];
@@ -36,6 +45,9 @@ struct station {
 	int64_t			 last_time;	/* ns, keeps time monotonic */
 	int			 deleted;
 	int			 refs;		/* registry + pending ops */
+	int			 is_dls;	/* a dead-letter station */
+	struct station		*dls;		/* borrowed: its DLS, or NULL */
+	struct dedup		*dedup;		/* owned, NULL for a DLS */
 	struct group		**groups;	/* owned array and groups */
 	size_t			 ngroups;
 	size_t			 groups_cap;
@@ -83,6 +95,12 @@ station_find(const char *name)
 	return (found ? stations[i] : NULL);
 }
 
+struct station *
+station_at(size_t i)
+{
+	return (i < nstations ? stations[i] : NULL);
+}
+
 static int
 station_insert(struct station *st)
 {
@@ -119,6 +137,14 @@ station_remove(struct station *st)
 	nstations--;
 }
 
+static int
+station_name_is_dls(const char *name)
+{
+	size_t	len = strlen(name), slen = strlen(TP_DLS_SUFFIX);
+
+	return (len > slen && strcmp(name + len - slen, TP_DLS_SUFFIX) == 0);
+}
+
 /* Deep copy of a config through its encoding. */
 static Tupelo__StationConfig *
 station_cfg_copy(const Tupelo__StationConfig *c)
@@ -143,19 +169,31 @@ station_new(const Tupelo__StationConfig *cfg, MDB_dbi dbi, uint64_t last)
 
 	if ((st = calloc(1, sizeof *st)) == NULL)
 		return (NULL);
-	if ((st->cfg = station_cfg_copy(cfg)) == NULL) {
-		free(st);
-		return (NULL);
-	}
+	if ((st->cfg = station_cfg_copy(cfg)) == NULL)
+		goto fail;
 	snprintf(st->name, sizeof st->name, "%s", cfg->name);
+	st->is_dls = station_name_is_dls(st->name);
+	if (!st->is_dls && dedup_new(&st->dedup) != TP_OK)
+		goto fail;
 	st->dbi = dbi;
 	st->next_seq = last + 1;
 	st->committed = last;
 	st->refs = 1;
 	return (st);
+fail:
+	if (st->cfg != NULL)
+		tupelo__station_config__free_unpacked(st->cfg, NULL);
+	free(st);
+	return (NULL);
 }
 
-static void
+void
+station_hold(struct station *st)
+{
+	st->refs++;
+}
+
+void
 station_unref(struct station *st)
 {
 	size_t	i;
@@ -165,20 +203,12 @@ station_unref(struct station *st)
 	for (i = 0; i < st->ngroups; i++)
 		group_free(st->groups[i]);
 	free(st->groups);
+	dedup_free(st->dedup);
 	tupelo__station_config__free_unpacked(st->cfg, NULL);
 	free(st);
 }
 
-/* End the station's groups (and their subscriptions). */
-static void
-station_drop_groups(struct station *st)
-{
-	size_t	i;
-
-	for (i = 0; i < st->ngroups; i++)
-		group_free(st->groups[i]);
-	st->ngroups = 0;
-}
+/* ---- accessors ---- */
 
 const char *
 station_name(struct station *st)
@@ -210,6 +240,117 @@ station_writer(struct station *st)
 	return (station_w);
 }
 
+const struct config *
+station_config(void)
+{
+	return (station_cfg);
+}
+
+const Tupelo__StationConfig *
+station_settings(struct station *st)
+{
+	return (st->cfg);
+}
+
+int
+station_deleted(struct station *st)
+{
+	return (st->deleted);
+}
+
+struct station *
+station_dls(struct station *st)
+{
+	return (st->dls);
+}
+
+struct dedup *
+station_dedup(struct station *st)
+{
+	return (st->dedup);
+}
+
+int64_t
+station_dedup_window_ns(struct station *st)
+{
+	uint64_t	s = st->cfg->dedup_window_s;
+
+	if (s == 0)
+		s = station_cfg->dedup_window_s;
+	return ((int64_t)s * 1000000000);
+}
+
+uint64_t
+station_max_message(struct station *st)
+{
+	return (st->cfg->max_message_size != 0 ? st->cfg->max_message_size :
+	    station_cfg->max_message_size);
+}
+
+int
+station_sync(struct station *st)
+{
+	uint64_t	d = st->cfg->durability != 0 ? st->cfg->durability :
+			    station_cfg->durability;
+
+	return (d == CONFIG_DURABILITY_INTERVAL ? WRITER_NOSYNC : WRITER_SYNC);
+}
+
+int64_t
+station_now(struct station *st)
+{
+	struct timespec	ts;
+	int64_t		now;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	if (now <= st->last_time)
+		now = st->last_time + 1;
+	st->last_time = now;
+	return (now);
+}
+
+uint64_t
+station_reserve(struct station *st, size_t n)
+{
+	uint64_t	first = st->next_seq;
+
+	st->next_seq += n;
+	return (first);
+}
+
+void
+station_unreserve(struct station *st, uint64_t first, size_t n)
+{
+	/* Give the numbers back only if nothing was assigned after. */
+	if (n != 0 && st->next_seq == first + n)
+		st->next_seq = first;
+}
+
+void
+station_committed_to(struct station *st, uint64_t last)
+{
+	size_t	i;
+
+	if (last <= st->committed)
+		return;
+	st->committed = last;
+	for (i = 0; i < st->ngroups; i++)
+		group_wake(st->groups[i]);
+}
+
+size_t
+station_ngroups(struct station *st)
+{
+	return (st->ngroups);
+}
+
+struct group *
+station_group_at(struct station *st, size_t i)
+{
+	return (i < st->ngroups ? st->groups[i] : NULL);
+}
+
 struct group *
 station_group_find(struct station *st, const char *name)
 {
@@ -239,6 +380,74 @@ station_group_add(struct station *st, struct group *g)
 	return (TP_OK);
 }
 
+void
+station_group_remove(struct station *st, struct group *g)
+{
+	size_t	i;
+
+	for (i = 0; i < st->ngroups; i++) {
+		if (st->groups[i] == g) {
+			memmove(&st->groups[i], &st->groups[i + 1],
+			    (st->ngroups - i - 1) * sizeof *st->groups);
+			st->ngroups--;
+			return;
+		}
+	}
+}
+
+/* Time of the first record at or after seq; LMDB code, NOTFOUND past end. */
+static int
+station_time_from(MDB_cursor *cur, uint64_t seq, uint64_t *found,
+    int64_t *time_ns)
+{
+	struct record_view	rv;
+	MDB_val			k, v;
+	uint8_t			key[8];
+	int			rc;
+
+	slog_key_put(key, seq);
+	k.mv_data = key;
+	k.mv_size = sizeof key;
+	if ((rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)) != 0)
+		return (rc);
+	*found = slog_key_get(&k);
+	if (record_decode(v.mv_data, v.mv_size, &rv) != TP_OK)
+		return (MDB_CORRUPTED);
+	*time_ns = rv.time_ns;
+	return (0);
+}
+
+int
+station_seq_at_time(MDB_txn *txn, struct station *st, int64_t time_ns,
+    uint64_t *seq)
+{
+	MDB_cursor	*cur;
+	uint64_t	 lo = 1, hi = st->committed + 1, mid, found;
+	int64_t		 t;
+	int		 rc;
+
+	/* Times only grow with seqs: binary search, skipping gaps. */
+	if ((rc = mdb_cursor_open(txn, st->dbi, &cur)) != 0)
+		return (rc);
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		rc = station_time_from(cur, mid, &found, &t);
+		if (rc == MDB_NOTFOUND || (rc == 0 && found >= hi)) {
+			hi = mid;
+			continue;
+		}
+		if (rc != 0)
+			break;
+		if (t >= time_ns)
+			hi = mid;
+		else
+			lo = found + 1;
+	}
+	mdb_cursor_close(cur);
+	*seq = lo;
+	return (rc == MDB_NOTFOUND ? 0 : rc);
+}
+
 /* ---- start-up and shutdown ---- */
 
 struct station_load {
@@ -248,13 +457,57 @@ struct station_load {
 };
 
 static int
-station_load_group_cb(void *arg, const char *name, const Tupelo__GroupState *g)
+station_load_group_cb(void *arg, const char *name,
+    const Tupelo__GroupState *g)
 {
 	struct station_load	*sl = arg;
 
-	if (group_load(sl->st, name, g) != TP_OK)
+	if (gstate_load(sl->st, name, g) != TP_OK)
 		return (ENOMEM);
 	return (0);
+}
+
+struct station_tail {
+	struct station	*st;
+	int64_t		 since;
+};
+
+static int
+station_tail_cb(void *arg, uint64_t seq, const MDB_val *v)
+{
+	struct station_tail	*t = arg;
+	struct record_view	 rv;
+
+	if (record_decode(v->mv_data, v->mv_size, &rv) != TP_OK)
+		return (0);
+	if (rv.time_ns > t->st->last_time)
+		t->st->last_time = rv.time_ns;
+	if (rv.msg_id_len != 0 && rv.time_ns >= t->since)
+		dedup_add(t->st->dedup, rv.msg_id, rv.msg_id_len, seq,
+		    rv.time_ns);
+	return (0);
+}
+
+/* Remember the message ids of the dedup window, and the last time. */
+static int
+station_load_tail(MDB_txn *txn, struct station *st)
+{
+	struct station_tail	t = { st, 0 };
+	struct timespec		ts;
+	uint64_t		from;
+	int			rc;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	t.since = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec -
+	    station_dedup_window_ns(st);
+	if (st->dedup == NULL)
+		t.since = INT64_MAX;
+	if ((rc = station_seq_at_time(txn, st, t.since, &from)) != 0)
+		return (rc);
+	/* At least the last record, for the clock. */
+	if (from > st->committed && st->committed > 0)
+		from = st->committed;
+	return (slog_scan(txn, st->dbi, from, station_tail_cb, &t));
 }
 
 static int
@@ -270,11 +523,8 @@ station_load_cb(void *arg, const Tupelo__StationConfig *cfg)
 	if ((rc = slog_open(sl->txn, cfg->name, 1, &dbi)) != 0 ||
 	    (rc = meta_stats_get(sl->txn, store_meta(station_st), cfg->name,
 	    &stats)) != 0 ||
-	    (rc = slog_bounds(sl->txn, dbi, &first, &last, &count)) != 0) {
-		error_set(sl->err, store_code(rc), "station %s: %s",
-		    cfg->name, mdb_strerror(rc));
-		return (rc);
-	}
+	    (rc = slog_bounds(sl->txn, dbi, &first, &last, &count)) != 0)
+		goto fail;
 	if (last < stats.last_seq)
 		last = stats.last_seq;
 	if ((st = station_new(cfg, dbi, last)) == NULL ||
@@ -283,17 +533,82 @@ station_load_cb(void *arg, const Tupelo__StationConfig *cfg)
 		return (ENOMEM);
 	}
 	sl->st = st;
+	if ((rc = station_load_tail(sl->txn, st)) != 0)
+		goto fail;
 	rc = meta_group_load(sl->txn, store_meta(station_st), cfg->name,
 	    station_load_group_cb, sl);
-	if (rc != 0) {
-		error_set(sl->err, store_code(rc), "station %s groups: %s",
-		    cfg->name, mdb_strerror(rc));
-		return (rc);
-	}
+	if (rc != 0)
+		goto fail;
 	log_debug("%s: station=%s messages=%llu last_seq=%llu groups=%zu",
 	    __func__, st->name, (unsigned long long)count,
 	    (unsigned long long)last, st->ngroups);
 	return (0);
+fail:
+	error_set(sl->err, store_code(rc), "station %s: %s", cfg->name,
+	    mdb_strerror(rc));
+	return (rc);
+}
+
+/* A dead-letter station's settings, derived from its station's. */
+static void
+station_dls_config(const Tupelo__StationConfig *cfg, char *name, size_t len,
+    Tupelo__StationConfig *dls)
+{
+	tupelo__station_config__init(dls);
+	snprintf(name, len, "%s%s", cfg->name, TP_DLS_SUFFIX);
+	dls->name = name;
+	dls->retention_age_s = STATION_DLS_AGE_S;
+	dls->durability = cfg->durability;
+	dls->max_message_size = cfg->max_message_size;
+	dls->created_ns = cfg->created_ns;
+}
+
+/* Create a station's log, config and counters in txn. */
+static int
+station_put(MDB_txn *txn, const Tupelo__StationConfig *cfg, MDB_dbi *dbi)
+{
+	Tupelo__StationStats	stats = TUPELO__STATION_STATS__INIT;
+	MDB_dbi			meta = store_meta(station_st);
+	int			rc;
+
+	if ((rc = slog_open(txn, cfg->name, 1, dbi)) != 0)
+		return (rc);
+	if ((rc = meta_station_put(txn, meta, cfg)) != 0)
+		return (rc);
+	return (meta_stats_put(txn, meta, cfg->name, &stats));
+}
+
+/* Pair each station with its DLS, creating any that is missing. */
+static int
+station_link(MDB_txn *txn, struct tp_err *err)
+{
+	Tupelo__StationConfig	 dcfg;
+	struct station		*st, *dls;
+	char			 name[TP_NAME_MAX + 8];
+	MDB_dbi			 dbi;
+	size_t			 i;
+	int			 rc;
+
+again:
+	for (i = 0; i < nstations; i++) {
+		st = stations[i];
+		if (st->is_dls)
+			continue;
+		station_dls_config(st->cfg, name, sizeof name, &dcfg);
+		if ((dls = station_find(name)) == NULL) {
+			if ((rc = station_put(txn, &dcfg, &dbi)) != 0)
+				return (error_set(err, store_code(rc),
+				    "cannot create %s: %s", name,
+				    mdb_strerror(rc)));
+			if ((dls = station_new(&dcfg, dbi, 0)) == NULL ||
+			    station_insert(dls) != TP_OK)
+				return (error_set(err, TP_ENOMEM,
+				    "out of memory"));
+			goto again;	/* the array moved */
+		}
+		st->dls = dls;
+	}
+	return (TP_OK);
 }
 
 int
@@ -301,7 +616,7 @@ station_start(struct store *st, struct writer *w, const struct config *cfg,
     struct tp_err *err)
 {
 	struct station_load	sl = { NULL, NULL, err };
-	int			rc;
+	int			rc, code;
 
 	station_st = st;
 	station_w = w;
@@ -317,6 +632,10 @@ station_start(struct store *st, struct writer *w, const struct config *cfg,
 			error_set(err, store_code(rc), "cannot load stations: "
 			    "%s", mdb_strerror(rc));
 		return (err != NULL ? err->code : store_code(rc));
+	}
+	if ((code = station_link(sl.txn, err)) != TP_OK) {
+		mdb_txn_abort(sl.txn);
+		return (code);
 	}
 	if ((rc = mdb_txn_commit(sl.txn)) != 0)
 		return (error_set(err, store_code(rc), "cannot load stations: "
@@ -337,14 +656,16 @@ station_stop(void)
 	nstations = stations_cap = 0;
 }
 
-/* ---- create and delete ---- */
+/* ---- create, delete, purge ---- */
 
 struct station_op {
 	struct conn		*conn;		/* referenced */
 	uint64_t		 id;		/* request id */
-	struct station		*st;		/* referenced, delete only */
+	struct station		*st;		/* referenced: delete, purge */
+	struct station		*dls;		/* referenced: delete */
 	Tupelo__StationConfig	*cfg;		/* owned, create only */
 	MDB_dbi			 dbi;		/* create: the new log */
+	MDB_dbi			 dls_dbi;	/* create: its DLS log */
 	int			 code;		/* refusal from apply */
 };
 
@@ -356,48 +677,73 @@ station_op_free(struct station_op *op)
 		tupelo__station_config__free_unpacked(op->cfg, NULL);
 	if (op->st != NULL)
 		station_unref(op->st);
+	if (op->dls != NULL)
+		station_unref(op->dls);
 	free(op);
+}
+
+static int
+station_submit(const struct writer_op *wop, struct station_op *op,
+    struct conn *c, uint64_t id)
+{
+	int	code;
+
+	op->conn = c;
+	op->id = id;
+	conn_ref(c);
+	if ((code = writer_submit(station_w, wop, op, 256,
+	    WRITER_SYNC)) != TP_OK) {
+		station_op_free(op);
+		conn_send_error(c, id, code, NULL);
+	}
+	return (code);
 }
 
 static int
 station_create_apply(MDB_txn *txn, void *arg)
 {
 	struct station_op	*op = arg;
-	Tupelo__StationStats	 stats = TUPELO__STATION_STATS__INIT;
+	Tupelo__StationConfig	 dcfg;
 	MDB_dbi			 meta = store_meta(station_st);
+	char			 name[TP_NAME_MAX + 8];
 	int			 rc;
 
+	station_dls_config(op->cfg, name, sizeof name, &dcfg);
 	op->code = TP_OK;
-	if (meta_station_exists(txn, meta, op->cfg->name)) {
+	if (meta_station_exists(txn, meta, op->cfg->name) ||
+	    meta_station_exists(txn, meta, name)) {
 		op->code = TP_EEXIST;
 		return (0);
 	}
-	if ((rc = slog_open(txn, op->cfg->name, 1, &op->dbi)) != 0)
+	if ((rc = station_put(txn, op->cfg, &op->dbi)) != 0)
 		return (rc);
-	if ((rc = meta_station_put(txn, meta, op->cfg)) != 0)
-		return (rc);
-	return (meta_stats_put(txn, meta, op->cfg->name, &stats));
+	return (station_put(txn, &dcfg, &op->dls_dbi));
 }
 
 static void
 station_create_done(void *arg, int code)
 {
 	struct station_op	*op = arg;
-	struct station		*st;
-	char			 msg[256];
+	Tupelo__StationConfig	 dcfg;
+	struct station		*st = NULL, *dls = NULL;
+	char			 name[TP_NAME_MAX + 8], msg[256];
 
 	station_creating--;
 	if (code == TP_OK)
 		code = op->code;
 	if (code == TP_OK) {
+		station_dls_config(op->cfg, name, sizeof name, &dcfg);
 		if ((st = station_new(op->cfg, op->dbi, 0)) == NULL ||
+		    (dls = station_new(&dcfg, op->dls_dbi, 0)) == NULL ||
+		    station_insert(dls) != TP_OK ||
 		    station_insert(st) != TP_OK) {
 			/* Stored: it will be there after a restart. */
-			free(st);
 			code = TP_ENOMEM;
-		} else
+		} else {
+			st->dls = dls;
 			log_info("station created station=%s conn=%llu",
 			    st->name, (unsigned long long)conn_id(op->conn));
+		}
 	}
 	if (code == TP_OK)
 		conn_send_ok(op->conn, op->id);
@@ -417,16 +763,30 @@ void
 station_create(struct conn *c, uint64_t id, const Tupelo__StationConfig *cfg)
 {
 	struct station_op	*op;
+	struct timespec		 ts;
 	struct tp_err		 err;
-	int			 code;
+	char			 name[TP_NAME_MAX + 8];
 
-	if (station_find(cfg->name) != NULL) {
+	snprintf(name, sizeof name, "%s%s", cfg->name, TP_DLS_SUFFIX);
+	if (station_name_is_dls(cfg->name)) {
+		error_set(&err, TP_EBADNAME, "names ending in %s are kept for "
+		    "dead-letter stations", TP_DLS_SUFFIX);
+		goto fail;
+	}
+	if (strlen(name) > TP_NAME_MAX) {
+		error_set(&err, TP_EBADNAME, "station name longer than %zu "
+		    "bytes (its dead-letter station needs the rest)",
+		    (size_t)TP_NAME_MAX - strlen(TP_DLS_SUFFIX));
+		goto fail;
+	}
+	if (station_find(cfg->name) != NULL || station_find(name) != NULL) {
 		error_set(&err, TP_EEXIST, "station %s already exists",
 		    cfg->name);
 		goto fail;
 	}
-	if (nstations + station_creating >= station_cfg->max_stations) {
-		error_set(&err, TP_EBUSY, "max-stations (%llu) reached",
+	if (nstations + station_creating + 2 > station_cfg->max_stations) {
+		error_set(&err, TP_EBUSY, "max-stations (%llu) reached; each "
+		    "station counts twice with its dead-letter station",
 		    (unsigned long long)station_cfg->max_stations);
 		goto fail;
 	}
@@ -443,26 +803,10 @@ station_create(struct conn *c, uint64_t id, const Tupelo__StationConfig *cfg)
 		error_set(&err, TP_ENOMEM, "out of memory");
 		goto fail;
 	}
-	op->cfg->created_ns = 0;
-	{
-		struct timespec	ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		op->cfg->created_ns = (int64_t)ts.tv_sec * 1000000000 +
-		    ts.tv_nsec;
-	}
-	op->conn = c;
-	op->id = id;
-	conn_ref(c);
-	code = writer_submit(station_w, &station_create_op, op, 256,
-	    WRITER_SYNC);
-	if (code != TP_OK) {
-		station_op_free(op);
-		error_set(&err, code, "cannot create station: %s",
-		    tp_strerror(code));
-		goto fail;
-	}
-	station_creating++;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	op->cfg->created_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	if (station_submit(&station_create_op, op, c, id) == TP_OK)
+		station_creating += 2;
 	return;
 fail:
 	conn_send_error(c, id, err.code, err.message);
@@ -472,11 +816,17 @@ static int
 station_delete_apply(MDB_txn *txn, void *arg)
 {
 	struct station_op	*op = arg;
+	MDB_dbi			 meta = store_meta(station_st);
 	int			 rc;
 
-	if ((rc = slog_drop(txn, op->st->dbi)) != 0)
+	if ((rc = slog_drop(txn, op->st->dbi)) != 0 ||
+	    (rc = meta_station_del(txn, meta, op->st->name)) != 0)
 		return (rc);
-	return (meta_station_del(txn, store_meta(station_st), op->st->name));
+	if (op->dls == NULL)
+		return (0);
+	if ((rc = slog_drop(txn, op->dls->dbi)) != 0)
+		return (rc);
+	return (meta_station_del(txn, meta, op->dls->name));
 }
 
 static void
@@ -498,13 +848,96 @@ static const struct writer_op station_delete_op = {
 	station_delete_apply, station_delete_done
 };
 
+/* Out of the registry, groups ended; pending operations keep it alive. */
+static void
+station_retire(struct station *st)
+{
+	size_t	i;
+
+	station_remove(st);
+	st->deleted = 1;
+	for (i = st->ngroups; i > 0; i--)
+		group_free(st->groups[i - 1]);
+	st->ngroups = 0;
+	station_unref(st);
+}
+
 void
 station_delete(struct conn *c, uint64_t id, const char *name)
 {
 	struct station_op	*op;
 	struct station		*st;
 	char			 msg[256];
-	int			 code;
+
+	if ((st = station_find(name)) == NULL) {
+		snprintf(msg, sizeof msg, "no station named %s", name);
+		conn_send_error(c, id, TP_ENOSTATION, msg);
+		return;
+	}
+	if (st->is_dls) {
+		snprintf(msg, sizeof msg, "%s is a dead-letter station: it is "
+		    "deleted with its station (or emptied with purge)", name);
+		conn_send_error(c, id, TP_EPERM, msg);
+		return;
+	}
+	if ((op = calloc(1, sizeof *op)) == NULL) {
+		conn_send_error(c, id, TP_ENOMEM, NULL);
+		return;
+	}
+	op->st = st;
+	op->dls = st->dls;
+	station_hold(st);
+	if (op->dls != NULL)
+		station_hold(op->dls);
+	if (station_submit(&station_delete_op, op, c, id) != TP_OK)
+		return;
+	if (st->dls != NULL)
+		station_retire(st->dls);
+	station_retire(st);
+}
+
+static int
+station_purge_apply(MDB_txn *txn, void *arg)
+{
+	struct station_op	*op = arg;
+	Tupelo__StationStats	 stats;
+	MDB_dbi			 meta = store_meta(station_st);
+	MDB_stat		 ms;
+	int			 rc;
+
+	if ((rc = meta_stats_get(txn, meta, op->st->name, &stats)) != 0 ||
+	    (rc = mdb_stat(txn, op->st->dbi, &ms)) != 0 ||
+	    (rc = mdb_drop(txn, op->st->dbi, 0)) != 0)
+		return (rc);
+	stats.removed += ms.ms_entries;
+	stats.bytes = 0;
+	return (meta_stats_put(txn, meta, op->st->name, &stats));
+}
+
+static void
+station_purge_done(void *arg, int code)
+{
+	struct station_op	*op = arg;
+
+	if (code == TP_OK) {
+		log_info("station purged station=%s conn=%llu", op->st->name,
+		    (unsigned long long)conn_id(op->conn));
+		conn_send_ok(op->conn, op->id);
+	} else
+		conn_send_error(op->conn, op->id, code, NULL);
+	station_op_free(op);
+}
+
+static const struct writer_op station_purge_op = {
+	station_purge_apply, station_purge_done
+};
+
+void
+station_purge(struct conn *c, uint64_t id, const char *name)
+{
+	struct station_op	*op;
+	struct station		*st;
+	char			 msg[256];
 
 	if ((st = station_find(name)) == NULL) {
 		snprintf(msg, sizeof msg, "no station named %s", name);
@@ -515,343 +948,7 @@ station_delete(struct conn *c, uint64_t id, const char *name)
 		conn_send_error(c, id, TP_ENOMEM, NULL);
 		return;
 	}
-	op->conn = c;
-	op->id = id;
 	op->st = st;
-	conn_ref(c);
-	code = writer_submit(station_w, &station_delete_op, op, 256,
-	    WRITER_SYNC);
-	if (code != TP_OK) {
-		op->st = NULL;
-		station_op_free(op);
-		conn_send_error(c, id, code, NULL);
-		return;
-	}
-	/* The registry's reference now belongs to op. */
-	station_remove(st);
-	st->deleted = 1;
-	station_drop_groups(st);
-}
-
-/* ---- info ---- */
-
-static int
-station_fill_info(MDB_txn *txn, struct station *st, Tupelo__StationInfo *info)
-{
-	Tupelo__StationStats	stats;
-	uint64_t		first, last, count;
-	int			rc;
-
-	if ((rc = slog_bounds(txn, st->dbi, &first, &last, &count)) != 0 ||
-	    (rc = meta_stats_get(txn, store_meta(station_st), st->name,
-	    &stats)) != 0)
-		return (store_code(rc));
-	info->config = st->cfg;
-	info->messages = count;
-	info->first_seq = first;
-	info->last_seq = stats.last_seq;
-	info->bytes = stats.bytes;
-	info->groups = (uint32_t)st->ngroups;
-	return (TP_OK);
-}
-
-void
-station_get(struct conn *c, uint64_t id, const char *name)
-{
-	Tupelo__Frame		 f = TUPELO__FRAME__INIT;
-	Tupelo__StationInfo	 info = TUPELO__STATION_INFO__INIT;
-	struct station		*st;
-	struct tp_err		 err;
-	MDB_txn			*txn;
-	int			 code;
-
-	if ((st = station_find(name)) == NULL) {
-		error_set(&err, TP_ENOSTATION, "no station named %s", name);
-		conn_send_error(c, id, err.code, err.message);
-		return;
-	}
-	if ((code = store_read_begin(station_st, &txn, &err)) != TP_OK) {
-		conn_send_error(c, id, code, err.message);
-		return;
-	}
-	code = station_fill_info(txn, st, &info);
-	store_read_end(station_st, txn);
-	if (code != TP_OK) {
-		conn_send_error(c, id, code, NULL);
-		return;
-	}
-	f.id = id;
-	f.body_case = TUPELO__FRAME__BODY_STATION_INFO;
-	f.station_info = &info;
-	conn_send(c, &f);
-}
-
-void
-station_list(struct conn *c, uint64_t id)
-{
-	Tupelo__Frame		  f = TUPELO__FRAME__INIT;
-	Tupelo__StationListReply  reply = TUPELO__STATION_LIST_REPLY__INIT;
-	Tupelo__StationInfo	 *infos = NULL, **ptrs = NULL;
-	struct tp_err		  err;
-	MDB_txn			 *txn;
-	size_t			  i;
-	int			  code = TP_OK;
-
-	if (nstations != 0) {
-		infos = calloc(nstations, sizeof *infos);
-		ptrs = calloc(nstations, sizeof *ptrs);
-		if (infos == NULL || ptrs == NULL) {
-			code = TP_ENOMEM;
-			goto out;
-		}
-	}
-	if ((code = store_read_begin(station_st, &txn, &err)) != TP_OK)
-		goto out;
-	for (i = 0; i < nstations && code == TP_OK; i++) {
-		tupelo__station_info__init(&infos[i]);
-		ptrs[i] = &infos[i];
-		code = station_fill_info(txn, stations[i], &infos[i]);
-	}
-	store_read_end(station_st, txn);
-	if (code != TP_OK)
-		goto out;
-	reply.n_stations = nstations;
-	reply.stations = ptrs;
-	f.id = id;
-	f.body_case = TUPELO__FRAME__BODY_STATION_LIST_REPLY;
-	f.station_list_reply = &reply;
-	conn_send(c, &f);
-out:
-	if (code != TP_OK)
-		conn_send_error(c, id, code, NULL);
-	free(infos);
-	free(ptrs);
-}
-
-/* ---- produce ---- */
-
-struct produce_op {
-	struct station	*st;		/* referenced */
-	struct conn	*conn;		/* referenced */
-	uint64_t	 id;		/* request id */
-	uint64_t	 first;		/* first seq of the batch */
-	size_t		 n;		/* records */
-	size_t		 bytes;		/* of buf */
-	int		 sync;		/* WRITER_SYNC or NOSYNC */
-	uint32_t	*lens;		/* n lengths, in this allocation */
-	uint8_t		*buf;		/* records, in this allocation */
-};
-
-static int
-station_produce_apply(MDB_txn *txn, void *arg)
-{
-	struct produce_op	*op = arg;
-	Tupelo__StationStats	 stats;
-	MDB_dbi			 meta = store_meta(station_st);
-	int			 rc;
-
-	if ((rc = meta_stats_get(txn, meta, op->st->name, &stats)) != 0)
-		return (rc);
-	rc = slog_append(txn, op->st->dbi, op->first, op->buf, op->lens,
-	    op->n);
-	if (rc != 0)
-		return (rc);
-	stats.last_seq = op->first + op->n - 1;
-	stats.bytes += op->bytes;
-	return (meta_stats_put(txn, meta, op->st->name, &stats));
-}
-
-static void
-station_produce_done(void *arg, int code)
-{
-	struct produce_op	*op = arg;
-	struct station		*st = op->st;
-	Tupelo__Frame		 f = TUPELO__FRAME__INIT;
-	Tupelo__ProduceAck	 ack = TUPELO__PRODUCE_ACK__INIT;
-	uint64_t		 last = op->first + op->n - 1;
-	size_t			 i;
-
-	conn_inflight(op->conn, -(long)op->bytes);
-	if (code == TP_OK) {
-		if (last > st->committed)
-			st->committed = last;
-		ack.first_seq = op->first;
-		ack.last_seq = last;
-		ack.count = (uint32_t)op->n;
-		f.id = op->id;
-		f.body_case = TUPELO__FRAME__BODY_PRODUCE_ACK;
-		f.produce_ack = &ack;
-		conn_send(op->conn, &f);
-		for (i = 0; i < st->ngroups; i++)
-			group_wake(st->groups[i]);
-	} else {
-		/* Give the numbers back if nothing was assigned after. */
-		if (st->next_seq == last + 1)
-			st->next_seq = op->first;
-		log_warn("produce failed station=%s conn=%llu: %s", st->name,
-		    (unsigned long long)conn_id(op->conn), tp_strerror(code));
-		conn_send_error(op->conn, op->id, code, code == TP_ENOSPC ?
-		    "storage full: message not stored" : NULL);
-	}
-	conn_unref(op->conn);
-	station_unref(st);
-	free(op);
-}
-
-static const struct writer_op station_produce_op = {
-	station_produce_apply, station_produce_done
-};
-
-static int64_t
-station_now(struct station *st)
-{
-	struct timespec	ts;
-	int64_t		now;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	if (now <= st->last_time)
-		now = st->last_time + 1;
-	st->last_time = now;
-	return (now);
-}
-
-void
-station_produce(struct conn *c, uint64_t id, const Tupelo__Produce *p)
-{
-	struct produce_op	*op;
-	struct station		*st;
-	struct tp_err		 err;
-	uint64_t		 max;
-	size_t			 i, bytes = 0, off = 0;
-	int64_t			 now;
-	int			 code, sync;
-
-	if ((st = station_find(p->station)) == NULL) {
-		error_set(&err, TP_ENOSTATION, "no station named %s",
-		    p->station);
-		goto fail;
-	}
-	if ((code = store_failed(station_st)) != TP_OK) {
-		error_set(&err, code, "storage refuses writes after a failed "
-		    "commit: %s", tp_strerror(code));
-		goto fail;
-	}
-	max = st->cfg->max_message_size != 0 ? st->cfg->max_message_size :
-	    station_cfg->max_message_size;
-	now = station_now(st);
-	for (i = 0; i < p->n_messages; i++) {
-		if (p->messages[i]->payload.len > max) {
-			error_set(&err, TP_ETOOBIG, "message %zu is %zu bytes, "
-			    "station %s takes at most %llu", i,
-			    p->messages[i]->payload.len, st->name,
-			    (unsigned long long)max);
-			goto fail;
-		}
-		bytes += record_size(p->messages[i], now);
-	}
-	op = malloc(sizeof *op + p->n_messages * sizeof *op->lens + bytes);
-	if (op == NULL) {
-		error_set(&err, TP_ENOMEM, "out of memory");
-		goto fail;
-	}
-	op->lens = (uint32_t *)(op + 1);
-	op->buf = (uint8_t *)(op->lens + p->n_messages);
-	for (i = 0; i < p->n_messages; i++) {
-		op->lens[i] = (uint32_t)record_encode(p->messages[i], now,
-		    op->buf + off);
-		off += op->lens[i];
-	}
-	op->st = st;
-	op->conn = c;
-	op->id = id;
-	op->n = p->n_messages;
-	op->bytes = bytes;
-	op->first = st->next_seq;
-	sync = st->cfg->durability != 0 ? st->cfg->durability :
-	    station_cfg->durability;
-	sync = sync == CONFIG_DURABILITY_INTERVAL ? WRITER_NOSYNC :
-	    WRITER_SYNC;
-	code = writer_submit(station_w, &station_produce_op, op, bytes, sync);
-	if (code != TP_OK) {
-		free(op);
-		error_set(&err, code, "cannot store: %s", tp_strerror(code));
-		goto fail;
-	}
-	st->next_seq += op->n;
-	st->refs++;
-	conn_ref(c);
-	conn_inflight(c, (long)bytes);
-	return;
-fail:
-	conn_send_error(c, id, err.code, err.message);
-}
-
-/* ---- read ---- */
-
-struct station_reader {
-	struct conn_rec	*recs;
-	size_t		 n, max;
-	size_t		 bytes, max_bytes;
-	uint64_t	 last;		/* committed seq: stop after */
-};
-
-static int
-station_read_cb(void *arg, uint64_t seq, const MDB_val *v)
-{
-	struct station_reader	*r = arg;
-
-	if (seq > r->last || r->n == r->max)
-		return (1);
-	if (r->n > 0 && r->bytes + v->mv_size > r->max_bytes)
-		return (1);
-	r->recs[r->n].seq = seq;
-	r->recs[r->n].deliveries = 0;
-	r->recs[r->n].data = v->mv_data;
-	r->recs[r->n].len = v->mv_size;
-	r->n++;
-	r->bytes += v->mv_size;
-	return (0);
-}
-
-void
-station_read(struct conn *c, uint64_t id, const Tupelo__Read *rd)
-{
-	struct station_reader	 r;
-	struct station		*st;
-	struct tp_err		 err;
-	MDB_txn			*txn;
-	size_t			 cap;
-	int			 rc, code;
-
-	if ((st = station_find(rd->station)) == NULL) {
-		error_set(&err, TP_ENOSTATION, "no station named %s",
-		    rd->station);
-		conn_send_error(c, id, err.code, err.message);
-		return;
-	}
-	memset(&r, 0, sizeof r);
-	r.max = rd->max_count != 0 ? rd->max_count : STATION_READ_COUNT;
-	r.max_bytes = rd->max_bytes != 0 ? rd->max_bytes : STATION_READ_BYTES;
-	cap = station_cfg->max_frame_size - 64 * 1024;
-	if (r.max_bytes > cap)
-		r.max_bytes = cap;
-	r.last = st->committed;
-	if ((r.recs = calloc(r.max, sizeof *r.recs)) == NULL) {
-		conn_send_error(c, id, TP_ENOMEM, NULL);
-		return;
-	}
-	if ((code = store_read_begin(station_st, &txn, &err)) != TP_OK) {
-		conn_send_error(c, id, code, err.message);
-		free(r.recs);
-		return;
-	}
-	rc = slog_scan(txn, st->dbi, rd->from_seq, station_read_cb, &r);
-	if (rc != 0)
-		conn_send_error(c, id, store_code(rc), mdb_strerror(rc));
-	else
-		conn_send_records(c, id, TUPELO__FRAME__BODY_READ_REPLY, 0, 1,
-		    r.recs, r.n);
-	store_read_end(station_st, txn);
-	free(r.recs);
+	station_hold(st);
+	station_submit(&station_purge_op, op, c, id);
 }

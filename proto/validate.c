@@ -61,6 +61,50 @@ validate_message(const Tupelo__Message *m, struct tp_err *err)
 }
 
 static int
+validate_seqs(const char *what, size_t n, struct tp_err *err)
+{
+	if (n > VALIDATE_BATCH_MAX)
+		return (error_set(err, TP_EINVAL, "%zu %s in one frame, at "
+		    "most %d", n, what, VALIDATE_BATCH_MAX));
+	return (TP_OK);
+}
+
+static int
+validate_pair(const char *station, const char *group, struct tp_err *err)
+{
+	int	code;
+
+	if ((code = validate_name("station", station, err)) != TP_OK)
+		return (code);
+	return (validate_name("group", group, err));
+}
+
+int
+validate_group_config(const Tupelo__GroupConfig *c, struct tp_err *err)
+{
+	size_t	i;
+
+	if (c == NULL)
+		return (TP_OK);
+	if (c->n_backoff_ms > VALIDATE_BACKOFF_MAX)
+		return (error_set(err, TP_EINVAL, "%zu backoff delays, at most "
+		    "%d", c->n_backoff_ms, VALIDATE_BACKOFF_MAX));
+	for (i = 0; i < c->n_backoff_ms; i++) {
+		if (c->backoff_ms[i] == 0 ||
+		    c->backoff_ms[i] > VALIDATE_DELAY_MAX)
+			return (error_set(err, TP_EINVAL, "backoff delays are "
+			    "1..%d ms", VALIDATE_DELAY_MAX));
+	}
+	if (c->ack_wait_ms > VALIDATE_DELAY_MAX)
+		return (error_set(err, TP_EINVAL, "ack wait over %d ms",
+		    VALIDATE_DELAY_MAX));
+	if (c->max_deliveries < -1)
+		return (error_set(err, TP_EINVAL, "max deliveries is -1 (no "
+		    "limit), 0 (default) or more"));
+	return (TP_OK);
+}
+
+static int
 validate_produce(const Tupelo__Produce *p, struct tp_err *err)
 {
 	size_t	i;
@@ -107,15 +151,52 @@ validate_request(const Tupelo__Frame *f, struct tp_err *err)
 		return (validate_produce(f->produce, err));
 	case TUPELO__FRAME__BODY_SUBSCRIBE:
 		code = validate_name("station", f->subscribe->station, err);
-		if (code != TP_OK)
+		if (code == TP_OK)
+			code = validate_group_config(f->subscribe->config, err);
+		if (code != TP_OK || f->subscribe->ephemeral)
 			return (code);
 		return (validate_name("group", f->subscribe->group, err));
 	case TUPELO__FRAME__BODY_ACK:
-		if (f->ack->n_seqs > VALIDATE_BATCH_MAX)
-			return (error_set(err, TP_EINVAL, "%zu acks in one "
-			    "frame, at most %d", f->ack->n_seqs,
-			    VALIDATE_BATCH_MAX));
-		return (TP_OK);
+		return (validate_seqs("acks", f->ack->n_seqs, err));
+	case TUPELO__FRAME__BODY_NACK:
+		if (f->nack->delay_ms > VALIDATE_DELAY_MAX)
+			return (error_set(err, TP_EINVAL, "nack delay over %d "
+			    "ms", VALIDATE_DELAY_MAX));
+		return (validate_seqs("nacks", f->nack->n_seqs, err));
+	case TUPELO__FRAME__BODY_IN_PROGRESS:
+		return (validate_seqs("seqs", f->in_progress->n_seqs, err));
+	case TUPELO__FRAME__BODY_TERM:
+		if (f->term->reason != NULL &&
+		    strlen(f->term->reason) > VALIDATE_VALUE_MAX)
+			return (error_set(err, TP_EINVAL, "term reason longer "
+			    "than %d bytes", VALIDATE_VALUE_MAX));
+		return (validate_seqs("terms", f->term->n_seqs, err));
+	case TUPELO__FRAME__BODY_GROUP_CREATE:
+		code = validate_pair(f->group_create->station,
+		    f->group_create->group, err);
+		if (code != TP_OK)
+			return (code);
+		return (validate_group_config(f->group_create->config, err));
+	case TUPELO__FRAME__BODY_GROUP_DELETE:
+		return (validate_pair(f->group_delete->station,
+		    f->group_delete->group, err));
+	case TUPELO__FRAME__BODY_GROUP_GET:
+		return (validate_pair(f->group_get->station,
+		    f->group_get->group, err));
+	case TUPELO__FRAME__BODY_GROUP_LIST:
+		return (validate_name("station", f->group_list->station, err));
+	case TUPELO__FRAME__BODY_STATION_PURGE:
+		return (validate_name("station", f->station_purge->name,
+		    err));
+	case TUPELO__FRAME__BODY_DLS_REPLAY:
+		code = validate_name("station", f->dls_replay->station, err);
+		if (code == TP_OK && f->dls_replay->to != NULL &&
+		    *f->dls_replay->to != '\0')
+			code = validate_name("station", f->dls_replay->to,
+			    err);
+		if (code != TP_OK)
+			return (code);
+		return (validate_seqs("seqs", f->dls_replay->n_seqs, err));
 	case TUPELO__FRAME__BODY_READ:
 		if (f->read->max_count > VALIDATE_READ_MAX)
 			return (error_set(err, TP_EINVAL, "read of %u records, "

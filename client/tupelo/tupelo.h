@@ -119,6 +119,7 @@ struct tp_station_opts {
 	int		retention_ack;		/* 1: drop when all acked */
 	int		durability;		/* enum tp_durability */
 	uint32_t	max_message_size;	/* bytes of payload */
+	uint64_t	dedup_window_s;		/* message id window, 120 */
 };
 
 struct tp_station_info {
@@ -171,7 +172,11 @@ struct tp_message {
 /*
  * Produce n messages (n >= 1) as one batch and wait until the broker has
  * stored them durably. first_seq and last_seq (NULL allowed) receive the
- * range of sequence numbers given to the batch, in order.
+ * sequence numbers of the first and the last message: the range given to
+ * the batch. A message whose msg_id repeats one produced to the station
+ * within its dedup window is not stored again and counts with its
+ * original seq (so a batch with duplicates may not be one range; use
+ * tp_produce_seqs() to see each).
  * Returns TP_OK, TP_ENOSTATION, TP_ETOOBIG, TP_EINVAL, TP_ENOSPC, TP_EIO,
  * TP_ESHUTDOWN, or a connection error; on error nothing of the batch is
  * acknowledged (it may or may not be stored if the connection was lost).
@@ -185,6 +190,14 @@ struct tp_message {
 int	tp_produce(struct tp_conn *conn, const char *station,
 	    const struct tp_message *msgs, size_t n, uint64_t *first_seq,
 	    uint64_t *last_seq, struct tp_err *err);
+/*
+ * Like tp_produce(), filling seqs[i] (n entries, not NULL) with the seq of
+ * msgs[i] (for a duplicate message id, the original seq), and *duplicates
+ * (NULL allowed) with how many were duplicates and not stored.
+ */
+int	tp_produce_seqs(struct tp_conn *conn, const char *station,
+	    const struct tp_message *msgs, size_t n, uint64_t *seqs,
+	    size_t *duplicates, struct tp_err *err);
 
 /*
  * An asynchronous producer: messages are copied, gathered into batches
@@ -280,9 +293,26 @@ int	tp_read(struct tp_conn *conn, const char *station, uint64_t from_seq,
  */
 struct tp_consumer;
 
+/* Settings of a consumer group; zero or NULL means the default. */
+struct tp_group_opts {
+	/* Where a new group starts: "all" (default), "new", "seq:N",
+	   "time:T" (RFC 3339 or Unix seconds), "last:N". */
+	const char	*start;
+	uint32_t	 ack_wait_ms;	/* redeliver after, default 30000 */
+	int32_t		 max_deliveries; /* then dead-letter; 5; -1: none */
+	const uint32_t	*backoff_ms;	/* delays before redelivery n+1 */
+	size_t		 nbackoff;	/* entries; the last repeats */
+	uint32_t	 max_ack_pending; /* unacked per group, 10000 */
+};
+
 struct tp_consumer_opts {
 	uint32_t	 max_unacked;	/* deliveries in flight, default 1000 */
 	const char	*name;		/* consumer name, NULL: none */
+	/* Group settings: start applies when the group is created, the
+	   non-zero others also update an existing group. NULL: none. */
+	const struct tp_group_opts *group;
+	int		 ephemeral;	/* 1: a group of this consumer only,
+					   not stored, gone when it is */
 };
 
 /*
@@ -312,6 +342,22 @@ int	tp_consume(struct tp_consumer *c, int timeout_ms, struct tp_msg **out,
 int	tp_ack(struct tp_consumer *c, const struct tp_msg *m,
 	    struct tp_err *err);
 /*
+ * Negative acknowledgement: deliver m again after delay_ms (0: at once),
+ * or send it to the dead-letter station if it was delivered the group's
+ * max_deliveries times. Sent like acks.
+ */
+int	tp_nack(struct tp_consumer *c, const struct tp_msg *m,
+	    uint32_t delay_ms, struct tp_err *err);
+/* Still working on m: restart its ack wait. Sent like acks. */
+int	tp_in_progress(struct tp_consumer *c, const struct tp_msg *m,
+	    struct tp_err *err);
+/*
+ * Give up on m: the broker moves it to the dead-letter station at once,
+ * with reason (NULL allowed) in its headers. Sent like acks.
+ */
+int	tp_term(struct tp_consumer *c, const struct tp_msg *m,
+	    const char *reason, struct tp_err *err);
+/*
  * Send pending acks and wait until the broker has made them durable.
  * Returns TP_OK, TP_ETIMEDOUT, or the broker's or connection's error.
  */
@@ -322,6 +368,77 @@ int	tp_consumer_commit(struct tp_consumer *c, int timeout_ms,
  * group and free c. Unacked messages go back to the group.
  */
 void	tp_consumer_free(struct tp_consumer *c);
+
+/* ---- group and dead-letter administration ---- */
+
+/*
+ * A dead letter is stored in "<station>.dls" with the original payload
+ * and headers, plus these headers.
+ */
+#define TP_DLS_SUFFIX		".dls"
+#define TP_HDR_ORIGIN_STATION	"tp-origin-station"	/* where it was */
+#define TP_HDR_ORIGIN_SEQ	"tp-origin-seq"		/* its seq there */
+#define TP_HDR_GROUP		"tp-group"		/* whose it was */
+#define TP_HDR_DELIVERIES	"tp-deliveries"		/* times delivered */
+#define TP_HDR_REASON		"tp-reason"	/* "max-deliveries", "term" */
+#define TP_HDR_ERROR		"tp-error"	/* last error, term reason */
+
+struct tp_group_info {
+	char		station[TP_NAME_MAX + 1];
+	char		group[TP_NAME_MAX + 1];
+	uint32_t	ack_wait_ms;
+	int32_t		max_deliveries;	/* -1: no limit */
+	uint32_t	max_ack_pending;
+	uint64_t	ack_floor;	/* every seq <= it is acked */
+	uint64_t	delivered_seq;	/* highest seq delivered */
+	uint32_t	pending;	/* delivered, not yet acked */
+	uint32_t	members;	/* consumers connected */
+	uint64_t	lag;		/* stored messages not yet acked */
+	uint64_t	redelivered;	/* redeliveries since created */
+	uint64_t	dead_lettered;	/* moved to the dead-letter station */
+	uint64_t	skipped;	/* removed by retention, undelivered */
+	int64_t		created_ns;
+};
+
+/*
+ * Create a consumer group before any consumer joins it; it holds its
+ * position from then on. opts NULL: defaults. Returns TP_OK, TP_EEXIST,
+ * TP_ENOSTATION, TP_EBADNAME, TP_EINVAL (bad start), or a storage or
+ * connection error.
+ */
+int	tp_group_create(struct tp_conn *conn, const char *station,
+	    const char *group, const struct tp_group_opts *opts,
+	    struct tp_err *err);
+/* Delete a group; its consumers are disconnected from it. */
+int	tp_group_delete(struct tp_conn *conn, const char *station,
+	    const char *group, struct tp_err *err);
+/* Fill *out with a group's settings and position. TP_ENOSTATION if the
+   station or the group does not exist. */
+int	tp_group_info(struct tp_conn *conn, const char *station,
+	    const char *group, struct tp_group_info *out, struct tp_err *err);
+/*
+ * The names of a group's connected consumers ("" for one without a name),
+ * as the broker lists them. *names is an array of *n strings in one
+ * block, freed with free() (NULL when *n is 0).
+ */
+int	tp_group_members(struct tp_conn *conn, const char *station,
+	    const char *group, char ***names, size_t *n, struct tp_err *err);
+/* A station's groups, by name; *out is freed with free(). */
+int	tp_group_list(struct tp_conn *conn, const char *station,
+	    struct tp_group_info **out, size_t *n, struct tp_err *err);
+/*
+ * Produce dead letters of station (from "<station>.dls") again to "to"
+ * (NULL: the station each came from), without the dead-letter headers,
+ * and remove them from the dead-letter station once stored. seqs (n
+ * entries; n 0: all) are seqs in the dead-letter station. *count (NULL
+ * allowed) receives how many were replayed.
+ */
+int	tp_dls_replay(struct tp_conn *conn, const char *station,
+	    const char *to, const uint64_t *seqs, size_t n, uint32_t *count,
+	    struct tp_err *err);
+/* Remove every message of a station; its seqs keep counting up. */
+int	tp_station_purge(struct tp_conn *conn, const char *name,
+	    struct tp_err *err);
 
 #ifdef __cplusplus
 }

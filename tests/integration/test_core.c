@@ -585,7 +585,7 @@ test_core_data_dir_locked(void **state)
 
 	if (b->external)
 		skip();
-	snprintf(cmd, sizeof cmd, "%s -d '%s' -l 127.0.0.1:0 2>&1",
+	snprintf(cmd, sizeof cmd, "timeout 10 %s -d '%s' -l 127.0.0.1:0 2>&1",
 	    harness_tupelod(), b->data);
 	FILE *p = popen(cmd, "r");
 	assert_non_null(p);

@@ -1,0 +1,36 @@
+/*
+ * Consumer group storage and administration: the stored state (save and
+ * load), creating a group from a start position, acks waiting for a save,
+ * and the group requests (create, delete, info, list).
+ */
+#ifndef TP_BROKER_GSTATE_H
+#define TP_BROKER_GSTATE_H
+
+#include <stdint.h>
+
+#include "proto/tupelo.pb-c.h"
+
+struct conn;
+struct group;
+struct station;
+struct tp_err;
+
+/* Recreate a group from its stored state (start-up). */
+int	gstate_load(struct station *, const char *, const Tupelo__GroupState *);
+/* Make a group starting at start ("all", "new", "seq:N", ...). */
+int	gstate_create(struct station *, const char *, const char *,
+	    const Tupelo__GroupConfig *, int, struct group **,
+	    struct tp_err *);
+/* Store the group's state if it changed and no save is in flight. */
+void	gstate_save(struct group *);
+/* Answer request id on conn with Ok once the next save is durable. */
+int	gstate_waiter_add(struct group *, struct conn *, uint64_t);
+
+void	gstate_request_create(struct conn *, uint64_t,
+	    const Tupelo__GroupCreate *);
+void	gstate_request_delete(struct conn *, uint64_t,
+	    const Tupelo__GroupDelete *);
+void	gstate_request_get(struct conn *, uint64_t, const Tupelo__GroupGet *);
+void	gstate_request_list(struct conn *, uint64_t, const Tupelo__GroupList *);
+
+#endif
