@@ -458,6 +458,8 @@ group_batch_add(struct group_batch *b, struct pend *p, const MDB_val *v)
 	p->sub = b->s;
 	p->deliveries++;
 	p->at_ms = b->now + group_wait_ms(b->g, p->deliveries);
+	/* Delivery counts and progress are part of the stored state. */
+	b->g->dirty = 1;
 	b->s->unacked++;
 	b->recs[b->n].seq = p->seq;
 	b->recs[b->n].deliveries = p->deliveries;

@@ -1,0 +1,609 @@
+/*
+ * Delivery semantics against a real tupelod: members sharing a group,
+ * independent groups, ack-wait redelivery with rising counts, max
+ * deliveries to the dead-letter station and replay from it, nack delays,
+ * term, start positions, ephemeral consumers, idempotent produce (also
+ * across a restart), and acks surviving a SIGKILL mid-stream.
+ */
+#include <sys/wait.h>
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <tupelo/tupelo.h>
+
+#include "harness.h"
+
+static struct tp_conn *
+connect_ok(struct broker *b)
+{
+	struct tp_conn	*c = NULL;
+	struct tp_err	 err;
+
+	if (tp_connect(b->url, "test_delivery", &c, &err) != TP_OK)
+		fail_msg("connect %s: %s", b->url, err.message);
+	return (c);
+}
+
+static int
+setup(void **state)
+{
+	struct broker	*b;
+
+	if ((b = calloc(1, sizeof *b)) == NULL)
+		return (-1);
+	if (broker_start(b, NULL) != 0) {
+		free(b);
+		return (-1);
+	}
+	*state = b;
+	return (0);
+}
+
+static int
+teardown(void **state)
+{
+	broker_stop(*state);
+	free(*state);
+	return (0);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+static void
+produce_n(struct tp_conn *c, const char *station, size_t n)
+{
+	struct tp_message	msgs[500];
+	char			bufs[500][24];
+	struct tp_err		err;
+	size_t			i, j, k;
+
+	memset(msgs, 0, sizeof msgs);
+	for (i = 0; i < n; i += k) {
+		k = n - i < 500 ? n - i : 500;
+		for (j = 0; j < k; j++) {
+			snprintf(bufs[j], sizeof bufs[j], "m-%zu", i + j + 1);
+			msgs[j].payload = bufs[j];
+			msgs[j].len = strlen(bufs[j]);
+		}
+		if (tp_produce(c, station, msgs, k, NULL, NULL, &err) != TP_OK)
+			fail_msg("produce: %s", err.message);
+	}
+}
+
+static struct tp_consumer *
+consumer(struct tp_conn *c, const char *station, const char *group,
+    const struct tp_group_opts *g, uint32_t max_unacked)
+{
+	struct tp_consumer_opts	 o;
+	struct tp_consumer	*cons;
+	struct tp_err		 err;
+
+	memset(&o, 0, sizeof o);
+	o.group = g;
+	o.max_unacked = max_unacked;
+	if (tp_consumer_new(c, station, group, &o, &cons, &err) != TP_OK)
+		fail_msg("consumer %s/%s: %s", station, group, err.message);
+	return (cons);
+}
+
+static void
+test_delivery_members_share_groups_see_all(void **state)
+{
+	struct broker		*b = *state;
+	struct tp_conn		*c1 = connect_ok(b), *c2 = connect_ok(b);
+	struct tp_consumer	*a, *z, *other;
+	struct tp_msg		*m;
+	struct tp_err		 err;
+	unsigned char		*seen;
+	size_t			 got = 0, by_a = 0, by_z = 0, i;
+	int			 turn = 0;
+
+	assert_int_equal(tp_station_create(c1, "split", NULL, &err), TP_OK);
+	produce_n(c1, "split", 10000);
+	seen = calloc(10001, 1);
+	assert_non_null(seen);
+	a = consumer(c1, "split", "workers", NULL, 50);
+	z = consumer(c2, "split", "workers", NULL, 50);
+	while (got < 10000) {
+		struct tp_consumer *cur = turn++ % 2 ? z : a;
+		int rc = tp_consume(cur, 20, &m, &err);
+
+		if (rc == TP_ETIMEDOUT)
+			continue;
+		assert_int_equal(rc, TP_OK);
+		assert_true(tp_msg_seq(m) >= 1 && tp_msg_seq(m) <= 10000);
+		/* Never to both members. */
+		assert_int_equal(seen[tp_msg_seq(m)], 0);
+		assert_int_equal(tp_msg_deliveries(m), 1);
+		seen[tp_msg_seq(m)] = 1;
+		got++;
+		if (cur == a)
+			by_a++;
+		else
+			by_z++;
+		assert_int_equal(tp_ack(cur, m, &err), TP_OK);
+		tp_msg_free(m);
+	}
+	assert_true(by_a > 0);
+	assert_true(by_z > 0);
+	assert_int_equal(tp_consumer_commit(a, 10000, &err), TP_OK);
+	assert_int_equal(tp_consumer_commit(z, 10000, &err), TP_OK);
+	assert_int_equal(tp_consume(a, 100, &m, &err), TP_ETIMEDOUT);
+	assert_int_equal(tp_consume(z, 100, &m, &err), TP_ETIMEDOUT);
+	tp_consumer_free(a);
+	tp_consumer_free(z);
+
+	/* Another group gets all 10,000 again, in order. */
+	other = consumer(c2, "split", "audit", NULL, 1000);
+	for (i = 1; i <= 10000; i++) {
+		assert_int_equal(tp_consume(other, 10000, &m, &err), TP_OK);
+		assert_int_equal(tp_msg_seq(m), i);
+		tp_ack(other, m, &err);
+		tp_msg_free(m);
+	}
+	tp_consumer_free(other);
+	free(seen);
+	tp_close(c1);
+	tp_close(c2);
+}
+
+/* The value of header key in m, or "". */
+static const char *
+hdr(struct tp_msg *m, const char *key)
+{
+	const char	*v = tp_msg_header(m, key);
+
+	return (v != NULL ? v : "");
+}
+
+static void
+test_delivery_ack_wait_max_deliveries_dls_replay(void **state)
+{
+	struct broker		*b = *state;
+	struct tp_conn		*c = connect_ok(b);
+	struct tp_group_opts	 g;
+	struct tp_consumer	*cons;
+	struct tp_station_info	 info;
+	struct tp_group_info	 gi;
+	struct tp_msg		*m, **msgs;
+	struct tp_err		 err;
+	struct tp_message	 msg;
+	struct tp_header	 h = { "order", "42" };
+	uint32_t		 count;
+	size_t			 n, i;
+	int64_t			 t0;
+
+	assert_int_equal(tp_station_create(c, "lazy", NULL, &err), TP_OK);
+	memset(&msg, 0, sizeof msg);
+	msg.payload = "poison";
+	msg.len = 6;
+	msg.headers = &h;
+	msg.nheaders = 1;
+	assert_int_equal(tp_produce(c, "lazy", &msg, 1, NULL, NULL, &err),
+	    TP_OK);
+	memset(&g, 0, sizeof g);
+	g.ack_wait_ms = 300;
+	g.max_deliveries = 3;
+	cons = consumer(c, "lazy", "g", &g, 10);
+	for (i = 1; i <= 3; i++) {
+		t0 = now_ms();
+		assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
+		assert_int_equal(tp_msg_seq(m), 1);
+		/* Each redelivery counts up, and not before the ack wait. */
+		assert_int_equal(tp_msg_deliveries(m), i);
+		if (i > 1)
+			assert_true(now_ms() - t0 >= 250);
+		tp_msg_free(m);
+	}
+	/* After the third ack wait it is a dead letter, not a delivery. */
+	assert_int_equal(tp_consume(cons, 1500, &m, &err), TP_ETIMEDOUT);
+	assert_int_equal(tp_read(c, "lazy.dls", 1, 10, &msgs, &n, &err),
+	    TP_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(hdr(msgs[0], TP_HDR_ORIGIN_STATION), "lazy");
+	assert_string_equal(hdr(msgs[0], TP_HDR_ORIGIN_SEQ), "1");
+	assert_string_equal(hdr(msgs[0], TP_HDR_GROUP), "g");
+	assert_string_equal(hdr(msgs[0], TP_HDR_DELIVERIES), "3");
+	assert_string_equal(hdr(msgs[0], TP_HDR_REASON), "max-deliveries");
+	assert_true(strlen(hdr(msgs[0], TP_HDR_ERROR)) > 0);
+	assert_string_equal(hdr(msgs[0], "order"), "42");
+	tp_msg_free(msgs[0]);
+	free(msgs);
+	assert_int_equal(tp_group_info(c, "lazy", "g", &gi, &err), TP_OK);
+	assert_int_equal(gi.dead_lettered, 1);
+	assert_int_equal(gi.redelivered, 2);
+	assert_int_equal(gi.pending, 0);
+	assert_int_equal(gi.ack_floor, 1);
+
+	/* Replay brings it back as a new message, without dead headers. */
+	assert_int_equal(tp_dls_replay(c, "lazy", NULL, NULL, 0, &count,
+	    &err), TP_OK);
+	assert_int_equal(count, 1);
+	assert_int_equal(tp_station_info(c, "lazy.dls", &info, &err), TP_OK);
+	assert_int_equal(info.messages, 0);
+	assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
+	assert_int_equal(tp_msg_seq(m), 2);
+	assert_int_equal(tp_msg_deliveries(m), 1);
+	assert_string_equal(hdr(m, "order"), "42");
+	assert_null(tp_msg_header(m, TP_HDR_REASON));
+	assert_int_equal(tp_ack(cons, m, &err), TP_OK);
+	tp_msg_free(m);
+	assert_int_equal(tp_consumer_commit(cons, 10000, &err), TP_OK);
+	tp_consumer_free(cons);
+	tp_close(c);
+}
+
+static void
+test_delivery_nack_delay_and_term(void **state)
+{
+	struct broker		*b = *state;
+	struct tp_conn		*c = connect_ok(b);
+	struct tp_consumer	*cons;
+	struct tp_msg		*m, **msgs;
+	struct tp_err		 err;
+	size_t			 n;
+	int64_t			 t0;
+
+	assert_int_equal(tp_station_create(c, "nk", NULL, &err), TP_OK);
+	produce_n(c, "nk", 2);
+	cons = consumer(c, "nk", "g", NULL, 1);
+	assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
+	assert_int_equal(tp_msg_seq(m), 1);
+	t0 = now_ms();
+	assert_int_equal(tp_nack(cons, m, 2000, &err), TP_OK);
+	tp_msg_free(m);
+	/* Credit 1: the nacked one frees it, so seq 2 comes first. */
+	assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
+	assert_int_equal(tp_msg_seq(m), 2);
+	assert_int_equal(tp_term(cons, m, "cannot parse", &err), TP_OK);
+	tp_msg_free(m);
+	assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
+	assert_int_equal(tp_msg_seq(m), 1);
+	assert_int_equal(tp_msg_deliveries(m), 2);
+	assert_true(now_ms() - t0 >= 2000);
+	tp_ack(cons, m, &err);
+	tp_msg_free(m);
+	assert_int_equal(tp_consumer_commit(cons, 10000, &err), TP_OK);
+	assert_int_equal(tp_read(c, "nk.dls", 1, 10, &msgs, &n, &err), TP_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(hdr(msgs[0], TP_HDR_REASON), "term");
+	assert_string_equal(hdr(msgs[0], TP_HDR_ERROR), "cannot parse");
+	assert_string_equal(hdr(msgs[0], TP_HDR_ORIGIN_SEQ), "2");
+	tp_msg_free(msgs[0]);
+	free(msgs);
+	tp_consumer_free(cons);
+	tp_close(c);
+}
+
+static uint64_t
+first_seq_from(struct tp_conn *c, const char *station, const char *start)
+{
+	struct tp_group_opts	 g;
+	struct tp_consumer	*cons;
+	struct tp_msg		*m;
+	struct tp_err		 err;
+	struct tp_consumer_opts	 o;
+	uint64_t		 seq = 0;
+
+	memset(&g, 0, sizeof g);
+	g.start = start;
+	memset(&o, 0, sizeof o);
+	o.group = &g;
+	o.ephemeral = 1;
+	assert_int_equal(tp_consumer_new(c, station, NULL, &o, &cons, &err),
+	    TP_OK);
+	if (tp_consume(cons, 500, &m, &err) == TP_OK) {
+		seq = tp_msg_seq(m);
+		tp_msg_free(m);
+	}
+	tp_consumer_free(cons);
+	return (seq);
+}
+
+static void
+test_delivery_start_positions(void **state)
+{
+	struct broker		*b = *state;
+	struct tp_conn		*c = connect_ok(b);
+	struct tp_group_opts	 g;
+	struct tp_group_info	*list;
+	struct tp_msg		*m;
+	struct tp_err		 err;
+	struct tp_consumer	*cons;
+	char			 start[64];
+	struct timespec		 ts;
+	size_t			 n, i;
+
+	assert_int_equal(tp_station_create(c, "pos", NULL, &err), TP_OK);
+	produce_n(c, "pos", 10);
+	sleep(1);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	produce_n(c, "pos", 5);
+	assert_int_equal(first_seq_from(c, "pos", "all"), 1);
+	assert_int_equal(first_seq_from(c, "pos", "seq:7"), 7);
+	assert_int_equal(first_seq_from(c, "pos", "last:3"), 13);
+	assert_int_equal(first_seq_from(c, "pos", "new"), 0);
+	snprintf(start, sizeof start, "time:%lld", (long long)ts.tv_sec);
+	assert_int_equal(first_seq_from(c, "pos", start), 11);
+	assert_int_equal(first_seq_from(c, "pos", "time:2000-01-01T00:00:00Z"),
+	    1);
+	/* Ephemeral groups leave nothing behind. */
+	assert_int_equal(tp_group_list(c, "pos", &list, &n, &err), TP_OK);
+	assert_int_equal(n, 0);
+	free(list);
+
+	memset(&g, 0, sizeof g);
+	g.start = "sometime";
+	assert_int_equal(tp_group_create(c, "pos", "bad", &g, &err),
+	    TP_EINVAL);
+	/* A group made before its consumers holds its position. */
+	g.start = "new";
+	assert_int_equal(tp_group_create(c, "pos", "later", &g, &err), TP_OK);
+	assert_int_equal(tp_group_create(c, "pos", "later", &g, &err),
+	    TP_EEXIST);
+	produce_n(c, "pos", 2);
+	cons = consumer(c, "pos", "later", NULL, 10);
+	for (i = 16; i <= 17; i++) {
+		assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
+		assert_int_equal(tp_msg_seq(m), i);
+		tp_ack(cons, m, &err);
+		tp_msg_free(m);
+	}
+	assert_int_equal(tp_consumer_commit(cons, 10000, &err), TP_OK);
+	tp_consumer_free(cons);
+	assert_int_equal(tp_group_list(c, "pos", &list, &n, &err), TP_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].group, "later");
+	assert_int_equal(list[0].ack_floor, 17);
+	assert_int_equal(list[0].lag, 0);
+	free(list);
+	assert_int_equal(tp_group_delete(c, "pos", "later", &err), TP_OK);
+	assert_int_equal(tp_group_list(c, "pos", &list, &n, &err), TP_OK);
+	assert_int_equal(n, 0);
+	free(list);
+	tp_close(c);
+}
+
+static void
+test_delivery_idempotent_produce(void **state)
+{
+	struct broker		*b = *state;
+	struct tp_conn		*c = connect_ok(b);
+	struct tp_station_opts	 opts;
+	struct tp_station_info	 info;
+	struct tp_message	 msg[3];
+	struct tp_err		 err;
+	uint64_t		 seqs[3], first, last;
+	size_t			 dups;
+
+	memset(msg, 0, sizeof msg);
+	msg[0].payload = "one";
+	msg[0].len = 3;
+	msg[0].msg_id = "id-1";
+	assert_int_equal(tp_station_create(c, "idem", NULL, &err), TP_OK);
+	assert_int_equal(tp_produce(c, "idem", msg, 1, &first, &last, &err),
+	    TP_OK);
+	assert_int_equal(first, 1);
+	assert_int_equal(tp_produce(c, "idem", msg, 1, &first, &last, &err),
+	    TP_OK);
+	assert_int_equal(first, 1);
+	assert_int_equal(last, 1);
+	/* A batch mixing a repeat, a new id and a repeat within itself. */
+	msg[1] = msg[0];
+	msg[1].msg_id = "id-2";
+	msg[2] = msg[1];
+	assert_int_equal(tp_produce_seqs(c, "idem", msg, 3, seqs, &dups,
+	    &err), TP_OK);
+	assert_int_equal(seqs[0], 1);
+	assert_int_equal(seqs[1], 2);
+	assert_int_equal(seqs[2], 2);
+	assert_int_equal(dups, 2);
+	assert_int_equal(tp_station_info(c, "idem", &info, &err), TP_OK);
+	assert_int_equal(info.messages, 2);
+
+	/* Still a repeat after a restart inside the window. */
+	if (!b->external) {
+		tp_close(c);
+		broker_kill(b, SIGKILL);
+		assert_int_equal(broker_restart(b), 0);
+		c = connect_ok(b);
+		assert_int_equal(tp_produce(c, "idem", &msg[1], 1, &first,
+		    &last, &err), TP_OK);
+		assert_int_equal(first, 2);
+		assert_int_equal(tp_station_info(c, "idem", &info, &err),
+		    TP_OK);
+		assert_int_equal(info.messages, 2);
+	}
+
+	/* After the window, the same id is a new message. */
+	memset(&opts, 0, sizeof opts);
+	opts.dedup_window_s = 1;
+	assert_int_equal(tp_station_create(c, "idem1", &opts, &err), TP_OK);
+	assert_int_equal(tp_produce(c, "idem1", msg, 1, &first, &last, &err),
+	    TP_OK);
+	assert_int_equal(tp_produce(c, "idem1", msg, 1, &first, &last, &err),
+	    TP_OK);
+	assert_int_equal(first, 1);
+	usleep(1500000);
+	assert_int_equal(tp_produce(c, "idem1", msg, 1, &first, &last, &err),
+	    TP_OK);
+	assert_int_equal(first, 2);
+	tp_close(c);
+}
+
+/* Unacked deliveries keep their count across a restart. */
+static void
+test_delivery_counts_survive_restart(void **state)
+{
+	struct broker		*b = *state;
+	struct tp_conn		*c;
+	struct tp_group_opts	 g;
+	struct tp_consumer	*cons;
+	struct tp_msg		*m;
+	struct tp_err		 err;
+
+	if (b->external)
+		skip();
+	c = connect_ok(b);
+	assert_int_equal(tp_station_create(c, "cnt", NULL, &err), TP_OK);
+	produce_n(c, "cnt", 3);
+	memset(&g, 0, sizeof g);
+	g.ack_wait_ms = 200;
+	g.max_deliveries = -1;
+	cons = consumer(c, "cnt", "g", &g, 1);
+	/* seq 1 acked; seq 2 delivered twice, never acked. */
+	assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
+	tp_ack(cons, m, &err);
+	tp_msg_free(m);
+	assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
+	assert_int_equal(tp_msg_seq(m), 2);
+	tp_msg_free(m);
+	assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
+	assert_int_equal(tp_msg_seq(m), 2);
+	assert_int_equal(tp_msg_deliveries(m), 2);
+	tp_msg_free(m);
+	assert_int_equal(tp_consumer_commit(cons, 10000, &err), TP_OK);
+	tp_consumer_free(cons);
+	tp_close(c);
+	broker_kill(b, SIGTERM);
+	assert_int_equal(broker_restart(b), 0);
+	c = connect_ok(b);
+	cons = consumer(c, "cnt", "g", NULL, 10);
+	assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
+	assert_int_equal(tp_msg_seq(m), 2);
+	assert_true(tp_msg_deliveries(m) >= 3);
+	tp_ack(cons, m, &err);
+	tp_msg_free(m);
+	assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
+	assert_int_equal(tp_msg_seq(m), 3);
+	tp_ack(cons, m, &err);
+	tp_msg_free(m);
+	tp_consumer_free(cons);
+	tp_close(c);
+}
+
+/*
+ * A child consumes and acks, committing every 50 and reporting how far
+ * its commits reached; the broker is SIGKILLed under it. After a restart
+ * nothing committed comes back, and everything never acked does.
+ */
+static void
+test_delivery_sigkill_mid_consume(void **state)
+{
+	struct broker		*b = *state;
+	struct tp_conn		*c;
+	struct tp_consumer	*cons;
+	struct tp_msg		*m;
+	struct tp_err		 err;
+	uint64_t		 committed = 0, acked = 0, v[2];
+	unsigned char		*seen;
+	size_t			 i;
+	pid_t			 pid;
+	int			 fds[2], status, rc;
+
+	if (b->external)
+		skip();
+	c = connect_ok(b);
+	assert_int_equal(tp_station_create(c, "crash", NULL, &err), TP_OK);
+	produce_n(c, "crash", 20000);
+	tp_close(c);
+	assert_int_equal(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		uint64_t	done = 0;
+
+		close(fds[0]);
+		if (tp_connect(b->url, "eater", &c, NULL) != TP_OK ||
+		    tp_consumer_new(c, "crash", "g", NULL, &cons, NULL) !=
+		    TP_OK)
+			_exit(1);
+		while (tp_consume(cons, 10000, &m, NULL) == TP_OK) {
+			if (tp_msg_seq(m) != done + 1)
+				_exit(2);
+			done = tp_msg_seq(m);
+			tp_ack(cons, m, NULL);
+			tp_msg_free(m);
+			if (done % 50 == 0) {
+				if (tp_consumer_commit(cons, 10000, NULL) !=
+				    TP_OK)
+					_exit(0);
+				v[0] = done;
+			}
+			v[1] = done;
+			if (write(fds[1], v, sizeof v) != sizeof v)
+				_exit(3);
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	while (committed < 3000 && read(fds[0], v, sizeof v) == sizeof v) {
+		committed = v[0];
+		acked = v[1];
+	}
+	broker_kill(b, SIGKILL);
+	while (read(fds[0], v, sizeof v) == sizeof v) {
+		committed = v[0];
+		acked = v[1];
+	}
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_true(committed >= 3000);
+
+	assert_int_equal(broker_restart(b), 0);
+	c = connect_ok(b);
+	cons = consumer(c, "crash", "g", NULL, 1000);
+	seen = calloc(20001, 1);
+	assert_non_null(seen);
+	while ((rc = tp_consume(cons, 1000, &m, &err)) == TP_OK) {
+		/* A committed ack is never undone. */
+		assert_true(tp_msg_seq(m) > committed);
+		assert_int_equal(seen[tp_msg_seq(m)], 0);
+		seen[tp_msg_seq(m)] = 1;
+		tp_ack(cons, m, &err);
+		tp_msg_free(m);
+	}
+	assert_int_equal(rc, TP_ETIMEDOUT);
+	/* And nothing that was never acked is lost. */
+	for (i = acked + 1; i <= 20000; i++)
+		assert_int_equal(seen[i], 1);
+	free(seen);
+	tp_consumer_free(cons);
+	tp_close(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_delivery_members_share_groups_see_all),
+		cmocka_unit_test(
+		    test_delivery_ack_wait_max_deliveries_dls_replay),
+		cmocka_unit_test(test_delivery_nack_delay_and_term),
+		cmocka_unit_test(test_delivery_start_positions),
+		cmocka_unit_test(test_delivery_idempotent_produce),
+		cmocka_unit_test(test_delivery_counts_survive_restart),
+		cmocka_unit_test(test_delivery_sigkill_mid_consume),
+	};
+
+	harness_watchdog(600);
+	return (cmocka_run_group_tests(tests, setup, teardown));
+}
