@@ -39,6 +39,8 @@ browse_fill_info(MDB_txn *txn, struct station *st, Tupelo__StationInfo *info)
 	info->first_seq = first;
 	info->last_seq = stats.last_seq;
 	info->bytes = stats.bytes;
+	info->removed = stats.removed;
+	info->logical_bytes = stats.logical_bytes;
 	info->groups = (uint32_t)station_ngroups(st);
 	return (TP_OK);
 }

@@ -72,6 +72,7 @@ dispatch_frame(struct conn *c, const Tupelo__Frame *f)
 	    TUPELO__FRAME__BODY_STATION_CREATE || f->body_case ==
 	    TUPELO__FRAME__BODY_STATION_DELETE || f->body_case ==
 	    TUPELO__FRAME__BODY_STATION_PURGE || f->body_case ==
+	    TUPELO__FRAME__BODY_STATION_UPDATE || f->body_case ==
 	    TUPELO__FRAME__BODY_DLS_REPLAY || f->body_case ==
 	    TUPELO__FRAME__BODY_GROUP_CREATE || f->body_case ==
 	    TUPELO__FRAME__BODY_GROUP_DELETE)) {
@@ -87,6 +88,9 @@ dispatch_frame(struct conn *c, const Tupelo__Frame *f)
 		break;
 	case TUPELO__FRAME__BODY_STATION_DELETE:
 		station_delete(c, f->id, f->station_delete->name);
+		break;
+	case TUPELO__FRAME__BODY_STATION_UPDATE:
+		station_update(c, f->id, f->station_update);
 		break;
 	case TUPELO__FRAME__BODY_STATION_PURGE:
 		station_purge(c, f->id, f->station_purge->name);

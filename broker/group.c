@@ -481,6 +481,11 @@ group_new_cb(void *arg, uint64_t seq, const MDB_val *v)
 	    g->npending >= group_max_ack_pending(g) ||
 	    group_batch_full(b, v->mv_size))
 		return (1);
+	/* Seqs below the first kept were removed before we got them. */
+	if (seq > g->next_seq) {
+		g->skipped += seq - g->next_seq;
+		g->dirty = 1;
+	}
 	if (group_restored_acked(g, seq)) {
 		/* Acked before a restart: keep it acked, do not deliver. */
 		if (group_win_push(g, seq, PEND_ACKED) == NULL)

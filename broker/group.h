@@ -74,6 +74,7 @@ struct group {
 	size_t			 ncounted, icounted;
 	uint64_t		 redelivered;	/* counters, stored */
 	uint64_t		 dead_lettered;
+	uint64_t		 skipped;	/* removed before delivery */
 	int64_t			 created_ns;
 	struct sub_list		 subs;
 	struct event		*timer;		/* owned */

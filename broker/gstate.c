@@ -178,6 +178,7 @@ gstate_snapshot(struct group *g, struct gstate_op *op)
 	s->created_ns = g->created_ns;
 	s->redelivered = g->redelivered;
 	s->dead_lettered = g->dead_lettered;
+	s->skipped = g->skipped;
 	return (TP_OK);
 }
 
@@ -234,6 +235,7 @@ gstate_load(struct station *st, const char *name, const Tupelo__GroupState *s)
 	g->created_ns = s->created_ns;
 	g->redelivered = s->redelivered;
 	g->dead_lettered = s->dead_lettered;
+	g->skipped = s->skipped;
 	if (gstate_copy_u64(&g->skip, s->acked, s->n_acked) != TP_OK ||
 	    gstate_copy_u64(&g->counted, s->counted_seqs,
 	    s->n_counted_seqs) != TP_OK)
@@ -485,6 +487,7 @@ gstate_info(struct group *g, Tupelo__GroupInfo *info, Tupelo__GroupConfig *cfg,
 	info->lag = committed > g->floor ? committed - g->floor - acked : 0;
 	info->redelivered = g->redelivered;
 	info->dead_lettered = g->dead_lettered;
+	info->skipped = g->skipped;
 	info->created_ns = g->created_ns;
 	TAILQ_FOREACH(s, &g->subs, entry) {
 		if (names != NULL)

@@ -21,6 +21,7 @@
 #include "broker/group.h"
 #include "broker/listener.h"
 #include "broker/log.h"
+#include "broker/retention.h"
 #include "broker/station.h"
 #include "proto/error.h"
 #include "storage/store.h"
@@ -154,6 +155,10 @@ main(int argc, char **argv)
 	event_add(ev_term, NULL);
 	conn_start(main_base, &cfg);
 	dispatch_start(&cfg);
+	if (retention_start(main_base) != TP_OK) {
+		log_error("cannot start the retention timer");
+		return (1);
+	}
 	if (listener_start(main_base, cfg.listen, &err) != TP_OK) {
 		log_error("%s", err.message);
 		return (1);
@@ -164,6 +169,7 @@ main(int argc, char **argv)
 	event_base_dispatch(main_base);
 
 	listener_stop();
+	retention_stop();
 	writer_close(main_writer);
 	conn_close_all();
 	station_stop();

@@ -25,6 +25,11 @@
 #include "storage/store.h"
 #include "storage/writer.h"
 
+#include <zstd.h>
+
+#define PRODUCE_COMPRESS_MIN	64	/* smaller payloads stay raw */
+#define PRODUCE_COMPRESS_LEVEL	3	/* zstd's default */
+
 struct produce_op {
 	struct station	*st;		/* referenced */
 	uint64_t	 first;		/* first seq of the records */
@@ -70,9 +75,22 @@ produce_apply_append(MDB_txn *txn, struct station *st, uint64_t first,
 		return (rc);
 	if (stats.last_seq < first + n - 1)
 		stats.last_seq = first + n - 1;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; buf += lens[i], i++) {
 		stats.bytes += lens[i];
+		stats.logical_bytes += record_logical_size(buf, lens[i]);
+	}
 	return (meta_stats_put(txn, meta, station_name(st), &stats));
+}
+
+void
+produce_stats_remove(Tupelo__StationStats *stats, const MDB_val *v)
+{
+	size_t	logical = record_logical_size(v->mv_data, v->mv_size);
+
+	stats->bytes -= stats->bytes >= v->mv_size ? v->mv_size :
+	    stats->bytes;
+	stats->logical_bytes -= stats->logical_bytes >= logical ? logical :
+	    stats->logical_bytes;
 }
 
 int
@@ -91,7 +109,7 @@ produce_apply_delete(MDB_txn *txn, struct station *st, uint64_t seq)
 		return (rc == MDB_NOTFOUND ? 0 : rc);
 	if ((rc = meta_stats_get(txn, meta, station_name(st), &stats)) != 0)
 		return (rc);
-	stats.bytes -= stats.bytes >= v.mv_size ? v.mv_size : stats.bytes;
+	produce_stats_remove(&stats, &v);
 	if ((rc = mdb_del(txn, station_dbi(st), &k, NULL)) != 0)
 		return (rc);
 	return (meta_stats_put(txn, meta, station_name(st), &stats));
@@ -221,10 +239,63 @@ produce_records(struct station *st, uint8_t *buf, uint32_t *lens, size_t n,
 	return (code);
 }
 
+/*
+ * Compress the payloads of a zstd station (payloads under
+ * PRODUCE_COMPRESS_MIN bytes, and those that do not shrink, stay as
+ * they are). Fills pls[i]; compressed data is malloc'd.
+ */
+static int
+produce_compress(struct station *st, const Tupelo__Produce *p,
+    struct record_payload *pls)
+{
+	static ZSTD_CCtx		*cctx;
+	const Tupelo__StationConfig	*cfg = station_settings(st);
+	const Tupelo__Message		*m;
+	size_t				 i, bound, len;
+	void				*buf;
+
+	if (cctx == NULL && (cctx = ZSTD_createCCtx()) == NULL)
+		return (TP_ENOMEM);
+	for (i = 0; i < p->n_messages; i++) {
+		m = p->messages[i];
+		pls[i].data = m->payload.data;
+		pls[i].len = m->payload.len;
+		pls[i].codec = RECORD_CODEC_NONE;
+		if (m->payload.len < PRODUCE_COMPRESS_MIN)
+			continue;
+		bound = ZSTD_compressBound(m->payload.len);
+		if ((buf = malloc(bound)) == NULL)
+			return (TP_ENOMEM);
+		len = ZSTD_compressCCtx(cctx, buf, bound, m->payload.data,
+		    m->payload.len, cfg->compression_level != 0 ?
+		    cfg->compression_level : PRODUCE_COMPRESS_LEVEL);
+		if (ZSTD_isError(len) || len >= m->payload.len) {
+			free(buf);
+			continue;
+		}
+		pls[i].data = buf;
+		pls[i].len = len;
+		pls[i].codec = RECORD_CODEC_ZSTD;
+	}
+	return (TP_OK);
+}
+
+static void
+produce_compress_free(struct record_payload *pls, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; pls != NULL && i < n; i++) {
+		if (pls[i].codec != RECORD_CODEC_NONE)
+			free((void *)pls[i].data);
+	}
+	free(pls);
+}
+
 /* Check sizes, find duplicates, assign seqs; TP_OK or a refusal. */
 static int
 produce_prepare(struct produce_op *op, const Tupelo__Produce *p,
-    int64_t now, struct tp_err *err)
+    const struct record_payload *pls, int64_t now, struct tp_err *err)
 {
 	struct station		*st = op->st;
 	struct dedup		*d = station_dedup(st);
@@ -258,8 +329,8 @@ produce_prepare(struct produce_op *op, const Tupelo__Produce *p,
 			return (error_set(err, TP_ENOMEM, NULL));
 		if (op->seqs != NULL)
 			op->seqs[i] = op->first + op->n;
-		op->lens[op->n] = (uint32_t)record_encode(m, now,
-		    op->buf + off);
+		op->lens[op->n] = (uint32_t)record_encode_with(m, now,
+		    pls != NULL ? &pls[i] : NULL, op->buf + off);
 		off += op->lens[op->n];
 		op->n++;
 	}
@@ -280,6 +351,7 @@ void
 produce_request(struct conn *c, uint64_t id, const Tupelo__Produce *p)
 {
 	struct produce_op	*op = NULL;
+	struct record_payload	*pls = NULL;
 	struct station		*st;
 	struct tp_err		 err;
 	size_t			 i, bytes = 0;
@@ -297,8 +369,15 @@ produce_request(struct conn *c, uint64_t id, const Tupelo__Produce *p)
 		goto fail;
 	}
 	now = station_now(st);
+	if (station_settings(st)->compression == RECORD_CODEC_ZSTD &&
+	    ((pls = calloc(p->n_messages, sizeof *pls)) == NULL ||
+	    produce_compress(st, p, pls) != TP_OK)) {
+		error_set(&err, TP_ENOMEM, "out of memory");
+		goto fail;
+	}
 	for (i = 0; i < p->n_messages; i++)
-		bytes += record_size(p->messages[i], now);
+		bytes += record_size_with(p->messages[i], now,
+		    pls != NULL ? &pls[i] : NULL);
 	if ((op = calloc(1, sizeof *op)) == NULL ||
 	    (op->lens = calloc(p->n_messages, sizeof *op->lens)) == NULL ||
 	    (op->buf = malloc(bytes + 1)) == NULL) {
@@ -308,7 +387,7 @@ produce_request(struct conn *c, uint64_t id, const Tupelo__Produce *p)
 	op->st = st;
 	station_hold(st);
 	op->nmsgs = p->n_messages;
-	if (produce_prepare(op, p, now, &err) != TP_OK) {
+	if (produce_prepare(op, p, pls, now, &err) != TP_OK) {
 		produce_forget(op);
 		goto fail;
 	}
@@ -320,8 +399,10 @@ produce_request(struct conn *c, uint64_t id, const Tupelo__Produce *p)
 		goto fail;
 	}
 	conn_inflight(c, (long)op->bytes);
+	produce_compress_free(pls, p->n_messages);
 	return;
 fail:
+	produce_compress_free(pls, p->n_messages);
 	if (op != NULL && op->st != NULL)
 		produce_op_free(op);
 	else if (op != NULL) {

@@ -32,6 +32,8 @@ int	produce_records(struct station *, uint8_t *, uint32_t *, size_t,
 /* Writer thread: append records at first.. and update the counters. */
 int	produce_apply_append(MDB_txn *, struct station *, uint64_t,
 	    const uint8_t *, const uint32_t *, size_t);
+/* Take one stored record (v) out of the counters. */
+void	produce_stats_remove(Tupelo__StationStats *, const MDB_val *);
 /* Writer thread: delete one record (missing is fine), update counters. */
 int	produce_apply_delete(MDB_txn *, struct station *, uint64_t);
 

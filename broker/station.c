@@ -27,6 +27,7 @@
 #include "broker/group.h"
 #include "broker/gstate.h"
 #include "broker/log.h"
+#include "broker/retention.h"
 #include "proto/error.h"
 #include "storage/meta.h"
 #include "storage/record.h"
@@ -46,6 +47,7 @@ struct station {
 	int			 deleted;
 	int			 refs;		/* registry + pending ops */
 	int			 is_dls;	/* a dead-letter station */
+	int			 trimming;	/* a retention op is queued */
 	struct station		*dls;		/* borrowed: its DLS, or NULL */
 	struct dedup		*dedup;		/* owned, NULL for a DLS */
 	struct group		**groups;	/* owned array and groups */
@@ -337,6 +339,20 @@ station_committed_to(struct station *st, uint64_t last)
 	st->committed = last;
 	for (i = 0; i < st->ngroups; i++)
 		group_wake(st->groups[i]);
+	if (st->cfg->retention_messages != 0 || st->cfg->retention_bytes != 0)
+		retention_check(st);
+}
+
+int
+station_trimming(struct station *st)
+{
+	return (st->trimming);
+}
+
+void
+station_set_trimming(struct station *st, int on)
+{
+	st->trimming = on;
 }
 
 size_t
@@ -656,7 +672,26 @@ station_stop(void)
 	nstations = stations_cap = 0;
 }
 
-/* ---- create, delete, purge ---- */
+/* ---- create, update, delete, purge ---- */
+
+static int
+station_check_config(const Tupelo__StationConfig *cfg, struct tp_err *err)
+{
+	if (cfg->durability > 2)
+		return (error_set(err, TP_EINVAL, "durability is 0 (broker "
+		    "default), 1 (sync) or 2 (interval)"));
+	if (cfg->max_message_size > station_cfg->max_message_size)
+		return (error_set(err, TP_EINVAL, "max message size at most "
+		    "%llu (the broker's max-message-size)",
+		    (unsigned long long)station_cfg->max_message_size));
+	if (cfg->compression > 1)
+		return (error_set(err, TP_EINVAL, "compression is 0 (none) or "
+		    "1 (zstd)"));
+	if (cfg->compression_level < -7 || cfg->compression_level > 19)
+		return (error_set(err, TP_EINVAL, "compression level is "
+		    "-7..19"));
+	return (TP_OK);
+}
 
 struct station_op {
 	struct conn		*conn;		/* referenced */
@@ -790,13 +825,8 @@ station_create(struct conn *c, uint64_t id, const Tupelo__StationConfig *cfg)
 		    (unsigned long long)station_cfg->max_stations);
 		goto fail;
 	}
-	if (cfg->durability > 2 || cfg->max_message_size >
-	    station_cfg->max_message_size) {
-		error_set(&err, TP_EINVAL, "invalid station options: "
-		    "durability is 0..2, max message size at most %llu",
-		    (unsigned long long)station_cfg->max_message_size);
+	if (station_check_config(cfg, &err) != TP_OK)
 		goto fail;
-	}
 	if ((op = calloc(1, sizeof *op)) == NULL ||
 	    (op->cfg = station_cfg_copy(cfg)) == NULL) {
 		free(op);
@@ -897,6 +927,105 @@ station_delete(struct conn *c, uint64_t id, const char *name)
 }
 
 static int
+station_update_apply(MDB_txn *txn, void *arg)
+{
+	struct station_op	*op = arg;
+
+	return (meta_station_put(txn, store_meta(station_st), op->cfg));
+}
+
+static void
+station_update_done(void *arg, int code)
+{
+	struct station_op	*op = arg;
+	struct station		*st = op->st;
+
+	if (code == TP_OK && !st->deleted) {
+		tupelo__station_config__free_unpacked(st->cfg, NULL);
+		st->cfg = op->cfg;
+		op->cfg = NULL;
+		log_info("station updated station=%s conn=%llu", st->name,
+		    (unsigned long long)conn_id(op->conn));
+		retention_check(st);
+	}
+	if (code == TP_OK)
+		conn_send_ok(op->conn, op->id);
+	else
+		conn_send_error(op->conn, op->id, code, NULL);
+	station_op_free(op);
+}
+
+static const struct writer_op station_update_op = {
+	station_update_apply, station_update_done
+};
+
+/* Copy the named fields of from into to; TP_EINVAL for an unknown one. */
+static int
+station_update_fields(Tupelo__StationConfig *to,
+    const Tupelo__StationConfig *from, char **fields, size_t n,
+    struct tp_err *err)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(fields[i], "retention_age_s") == 0)
+			to->retention_age_s = from->retention_age_s;
+		else if (strcmp(fields[i], "retention_messages") == 0)
+			to->retention_messages = from->retention_messages;
+		else if (strcmp(fields[i], "retention_bytes") == 0)
+			to->retention_bytes = from->retention_bytes;
+		else if (strcmp(fields[i], "retention_ack") == 0)
+			to->retention_ack = from->retention_ack;
+		else if (strcmp(fields[i], "durability") == 0)
+			to->durability = from->durability;
+		else if (strcmp(fields[i], "max_message_size") == 0)
+			to->max_message_size = from->max_message_size;
+		else if (strcmp(fields[i], "dedup_window_s") == 0)
+			to->dedup_window_s = from->dedup_window_s;
+		else if (strcmp(fields[i], "compression") == 0)
+			to->compression = from->compression;
+		else if (strcmp(fields[i], "compression_level") == 0)
+			to->compression_level = from->compression_level;
+		else
+			return (error_set(err, TP_EINVAL, "cannot update "
+			    "\"%.64s\"", fields[i]));
+	}
+	return (station_check_config(to, err));
+}
+
+void
+station_update(struct conn *c, uint64_t id, const Tupelo__StationUpdate *req)
+{
+	struct station_op	*op;
+	struct station		*st;
+	struct tp_err		 err;
+
+	if ((st = station_find(req->config->name)) == NULL) {
+		error_set(&err, TP_ENOSTATION, "no station named %s",
+		    req->config->name);
+		goto fail;
+	}
+	if ((op = calloc(1, sizeof *op)) == NULL ||
+	    (op->cfg = station_cfg_copy(st->cfg)) == NULL) {
+		free(op);
+		error_set(&err, TP_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (station_update_fields(op->cfg, req->config, req->fields,
+	    req->n_fields, &err) != TP_OK) {
+		tupelo__station_config__free_unpacked(op->cfg, NULL);
+		free(op);
+		goto fail;
+	}
+	op->st = st;
+	station_hold(st);
+	station_submit(&station_update_op, op, c, id);
+	return;
+fail:
+	conn_send_error(c, id, err.code, err.message);
+}
+
+static int
 station_purge_apply(MDB_txn *txn, void *arg)
 {
 	struct station_op	*op = arg;
@@ -910,7 +1039,7 @@ station_purge_apply(MDB_txn *txn, void *arg)
 	    (rc = mdb_drop(txn, op->st->dbi, 0)) != 0)
 		return (rc);
 	stats.removed += ms.ms_entries;
-	stats.bytes = 0;
+	stats.bytes = stats.logical_bytes = 0;
 	return (meta_stats_put(txn, meta, op->st->name, &stats));
 }
 

@@ -77,5 +77,9 @@ void	station_group_remove(struct station *, struct group *);
 void	station_create(struct conn *, uint64_t, const Tupelo__StationConfig *);
 void	station_delete(struct conn *, uint64_t, const char *);
 void	station_purge(struct conn *, uint64_t, const char *);
+void	station_update(struct conn *, uint64_t, const Tupelo__StationUpdate *);
+/* A retention operation is queued (one at a time per station). */
+int	station_trimming(struct station *);
+void	station_set_trimming(struct station *, int);
 
 #endif

@@ -185,6 +185,14 @@ validate_request(const Tupelo__Frame *f, struct tp_err *err)
 		    f->group_get->group, err));
 	case TUPELO__FRAME__BODY_GROUP_LIST:
 		return (validate_name("station", f->group_list->station, err));
+	case TUPELO__FRAME__BODY_STATION_UPDATE:
+		if (f->station_update->config == NULL)
+			return (error_set(err, TP_EINVAL,
+			    "station update without a config"));
+		if (f->station_update->n_fields > 16)
+			return (error_set(err, TP_EINVAL, "too many fields"));
+		return (validate_name("station",
+		    f->station_update->config->name, err));
 	case TUPELO__FRAME__BODY_STATION_PURGE:
 		return (validate_name("station", f->station_purge->name,
 		    err));

@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include <zstd.h>
+
 #include "proto/error.h"
 #include "proto/wire.h"
 
@@ -31,7 +33,8 @@ record_header_size(const Tupelo__Header *h)
 }
 
 size_t
-record_size(const Tupelo__Message *m, int64_t time_ns)
+record_size_with(const Tupelo__Message *m, int64_t time_ns,
+    const struct record_payload *pl)
 {
 	size_t	n = 0, i, len;
 
@@ -43,9 +46,18 @@ record_size(const Tupelo__Message *m, int64_t time_ns)
 	}
 	if (m->msg_id != NULL && (len = strlen(m->msg_id)) != 0)
 		n += wire_len_field_size(RECORD_F_MSGID, len);
-	if (m->payload.len != 0)
-		n += wire_len_field_size(RECORD_F_PAYLOAD, m->payload.len);
+	len = pl != NULL ? pl->len : m->payload.len;
+	if (len != 0)
+		n += wire_len_field_size(RECORD_F_PAYLOAD, len);
+	if (pl != NULL && pl->codec != RECORD_CODEC_NONE)
+		n += wire_varint_field_size(RECORD_F_CODEC, pl->codec);
 	return (n);
+}
+
+size_t
+record_size(const Tupelo__Message *m, int64_t time_ns)
+{
+	return (record_size_with(m, time_ns, NULL));
 }
 
 static size_t
@@ -59,9 +71,11 @@ record_put_bytes(uint8_t *p, uint32_t field, const void *data, size_t len)
 }
 
 size_t
-record_encode(const Tupelo__Message *m, int64_t time_ns, uint8_t *out)
+record_encode_with(const Tupelo__Message *m, int64_t time_ns,
+    const struct record_payload *pl, uint8_t *out)
 {
 	const Tupelo__Header	*h;
+	const void		*data = pl != NULL ? pl->data : m->payload.data;
 	uint8_t			*p = out;
 	size_t			 i, len;
 
@@ -77,10 +91,33 @@ record_encode(const Tupelo__Message *m, int64_t time_ns, uint8_t *out)
 	}
 	if (m->msg_id != NULL && (len = strlen(m->msg_id)) != 0)
 		p += record_put_bytes(p, RECORD_F_MSGID, m->msg_id, len);
-	if (m->payload.len != 0)
-		p += record_put_bytes(p, RECORD_F_PAYLOAD, m->payload.data,
-		    m->payload.len);
+	len = pl != NULL ? pl->len : m->payload.len;
+	if (len != 0)
+		p += record_put_bytes(p, RECORD_F_PAYLOAD, data, len);
+	if (pl != NULL && pl->codec != RECORD_CODEC_NONE)
+		p += wire_varint_field_put(p, RECORD_F_CODEC, pl->codec);
 	return ((size_t)(p - out));
+}
+
+size_t
+record_encode(const Tupelo__Message *m, int64_t time_ns, uint8_t *out)
+{
+	return (record_encode_with(m, time_ns, NULL, out));
+}
+
+size_t
+record_logical_size(const uint8_t *buf, size_t len)
+{
+	struct record_view	v;
+	unsigned long long	n;
+
+	if (record_decode(buf, len, &v) != TP_OK ||
+	    v.codec != RECORD_CODEC_ZSTD)
+		return (len);
+	n = ZSTD_getFrameContentSize(v.payload, v.payload_len);
+	if (n == ZSTD_CONTENTSIZE_UNKNOWN || n == ZSTD_CONTENTSIZE_ERROR)
+		return (len);
+	return (len - v.payload_len + (size_t)n);
 }
 
 int

@@ -26,10 +26,24 @@ struct record_view {
 	size_t		 nheaders;
 };
 
+/* A payload as stored when it is not the message's own (compressed). */
+struct record_payload {
+	const void	*data;
+	size_t		 len;
+	uint32_t	 codec;		/* RECORD_CODEC_* */
+};
+
 /* Bytes of the record for message m stored at time_ns. */
 size_t	record_size(const Tupelo__Message *, int64_t);
 /* Encode it at out (record_size() bytes); returns bytes written. */
 size_t	record_encode(const Tupelo__Message *, int64_t, uint8_t *);
+/* The same with the payload replaced by p (NULL: the message's). */
+size_t	record_size_with(const Tupelo__Message *, int64_t,
+	    const struct record_payload *);
+size_t	record_encode_with(const Tupelo__Message *, int64_t,
+	    const struct record_payload *, uint8_t *);
+/* Bytes the stored record would take with its payload uncompressed. */
+size_t	record_logical_size(const uint8_t *, size_t);
 /* Parse stored bytes without allocating; TP_EPROTO if malformed. */
 int	record_decode(const uint8_t *, size_t, struct record_view *);
 
