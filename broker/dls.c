@@ -186,9 +186,9 @@ dls_replay_done(void *arg, int code)
 	Tupelo__Frame		 f = TUPELO__FRAME__INIT;
 	Tupelo__DlsReplayReply	 r = TUPELO__DLS_REPLAY_REPLY__INIT;
 
+	station_append_done(op->to, op->first, op->n, code);
 	if (code == TP_OK) {
 		if (op->n != 0) {
-			station_committed_to(op->to, op->first + op->n - 1);
 			r.first_seq = op->first;
 			r.last_seq = op->first + op->n - 1;
 		}
@@ -199,10 +199,8 @@ dls_replay_done(void *arg, int code)
 		conn_send(op->conn, &f);
 		log_info("replayed %zu dead letters station=%s to=%s", op->n,
 		    station_name(op->dls), station_name(op->to));
-	} else {
-		station_unreserve(op->to, op->first, op->n);
+	} else
 		conn_send_error(op->conn, op->id, code, NULL);
-	}
 	dls_op_free(op);
 }
 
@@ -379,7 +377,7 @@ dls_replay(struct conn *c, uint64_t id, const Tupelo__DlsReplay *req)
 	code = writer_submit(station_writer(to), &dls_replay_op, op,
 	    dc.bytes, station_sync(to));
 	if (code != TP_OK) {
-		station_unreserve(to, op->first, op->n);
+		station_append_done(to, op->first, op->n, code);
 		error_set(&err, code, NULL);
 		goto fail;
 	}

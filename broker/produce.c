@@ -168,10 +168,8 @@ produce_done(void *arg, int code)
 {
 	struct produce_op	*op = arg;
 
-	if (code == TP_OK && op->n != 0)
-		station_committed_to(op->st, op->first + op->n - 1);
+	station_append_done(op->st, op->first, op->n, code);
 	if (code != TP_OK) {
-		station_unreserve(op->st, op->first, op->n);
 		produce_forget(op);
 		log_warn("append failed station=%s: %s",
 		    station_name(op->st), tp_strerror(code));
@@ -200,7 +198,7 @@ produce_submit(struct produce_op *op)
 	code = writer_submit(station_writer(op->st), &produce_wop, op,
 	    op->bytes, station_sync(op->st));
 	if (code != TP_OK) {
-		station_unreserve(op->st, op->first, op->n);
+		station_append_done(op->st, op->first, op->n, code);
 		produce_forget(op);
 	}
 	return (code);
@@ -306,7 +304,7 @@ produce_prepare(struct produce_op *op, const Tupelo__Produce *p,
 
 	if (d != NULL)
 		dedup_expire(d, since);
-	op->first = station_reserve(st, 0);
+	op->first = station_next_seq(st);
 	for (i = 0; i < p->n_messages; i++) {
 		m = p->messages[i];
 		if (m->payload.len > max)
@@ -343,7 +341,6 @@ produce_prepare(struct produce_op *op, const Tupelo__Produce *p,
 		if (op->seqs[i] == seq)
 			seq++;
 	}
-	station_reserve(st, op->n);
 	return (TP_OK);
 }
 
@@ -394,6 +391,7 @@ produce_request(struct conn *c, uint64_t id, const Tupelo__Produce *p)
 	op->conn = c;
 	op->id = id;
 	conn_ref(c);
+	station_reserve(st, op->n);
 	if ((code = produce_submit(op)) != TP_OK) {
 		error_set(&err, code, "cannot store: %s", tp_strerror(code));
 		goto fail;

@@ -48,6 +48,7 @@ struct station {
 	int			 refs;		/* registry + pending ops */
 	int			 is_dls;	/* a dead-letter station */
 	int			 trimming;	/* a retention op is queued */
+	size_t			 appending;	/* appends at the writer */
 	struct station		*dls;		/* borrowed: its DLS, or NULL */
 	struct dedup		*dedup;		/* owned, NULL for a DLS */
 	struct group		**groups;	/* owned array and groups */
@@ -313,20 +314,32 @@ station_now(struct station *st)
 }
 
 uint64_t
+station_next_seq(struct station *st)
+{
+	return (st->next_seq);
+}
+
+uint64_t
 station_reserve(struct station *st, size_t n)
 {
 	uint64_t	first = st->next_seq;
 
 	st->next_seq += n;
+	st->appending++;
 	return (first);
 }
 
 void
-station_unreserve(struct station *st, uint64_t first, size_t n)
+station_append_done(struct station *st, uint64_t first, size_t n, int code)
 {
-	/* Give the numbers back only if nothing was assigned after. */
-	if (n != 0 && st->next_seq == first + n)
-		st->next_seq = first;
+	if (code == TP_OK && n != 0)
+		station_committed_to(st, first + n - 1);
+	/*
+	 * Once nothing is in flight, numbers given to appends that failed
+	 * are free again: nothing was stored under them.
+	 */
+	if (--st->appending == 0)
+		st->next_seq = st->committed + 1;
 }
 
 void

@@ -56,9 +56,12 @@ int	 station_sync(struct station *);
 /* Broker time for a new record, ns, never going back on a station. */
 int64_t	 station_now(struct station *);
 
-/* Assign n seqs to an append (returns the first), or give them back. */
+/* The seq the next append gets; assign n seqs to one (the first). */
+uint64_t station_next_seq(struct station *);
 uint64_t station_reserve(struct station *, size_t);
-void	station_unreserve(struct station *, uint64_t, size_t);
+/* An append reserved with station_reserve() is over: code TP_OK once
+   durable (published to groups), or failed. */
+void	station_append_done(struct station *, uint64_t, size_t, int);
 /* Highest seq whose batch is durable: what groups may deliver. */
 uint64_t station_committed(struct station *);
 /* A batch up to last is durable: publish it and wake the groups. */
