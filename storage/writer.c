@@ -60,7 +60,10 @@ writer_apply(struct writer *w, struct writer_reqs *batch)
 	MDB_env			*env = store_env(w->store);
 	MDB_txn			*txn;
 	struct writer_req	*r;
+	struct writer_reqs	 one, done;
 	int			 rc, code, sync = 0;
+
+	TAILQ_INIT(&done);
 
 	if ((code = store_failed(w->store)) != TP_OK)
 		goto out;
@@ -79,7 +82,7 @@ again:
 		mdb_txn_abort(txn);
 		if ((code = store_grow(w->store, NULL)) == TP_OK)
 			goto again;
-		goto out;
+		goto full;
 	}
 	if (rc != 0) {
 		mdb_txn_abort(txn);
@@ -96,11 +99,18 @@ again:
 		 */
 		if ((code = store_grow(w->store, NULL)) == TP_OK)
 			goto again;
-		goto out;
+		goto full;
 	}
 	if (rc != 0) {
+		/*
+		 * LMDB writes the meta page only after the data pages are
+		 * flushed, so a failed commit leaves the last one intact.
+		 * A full disk is refused and may pass; any other failure
+		 * (a failed fsync above all) latches the store shut.
+		 */
 		code = store_code(rc);
-		store_fail(w->store, code == TP_ENOSPC ? TP_ENOSPC : TP_EIO);
+		if (code != TP_ENOSPC)
+			store_fail(w->store, TP_EIO);
 		goto out;
 	}
 	if (sync)
@@ -111,6 +121,23 @@ again:
 out:
 	TAILQ_FOREACH(r, batch, entry)
 		r->code = code;
+	return;
+full:
+	/*
+	 * At the size cap: apply the operations one by one, so the small
+	 * ones (acks, retention trims that free space) still go through
+	 * while the appends that do not fit are refused.
+	 */
+	if (TAILQ_FIRST(batch) == TAILQ_LAST(batch, writer_reqs))
+		goto out;
+	while ((r = TAILQ_FIRST(batch)) != NULL) {
+		TAILQ_REMOVE(batch, r, entry);
+		TAILQ_INIT(&one);
+		TAILQ_INSERT_TAIL(&one, r, entry);
+		writer_apply(w, &one);
+		TAILQ_CONCAT(&done, &one, entry);
+	}
+	TAILQ_CONCAT(batch, &done, entry);
 }
 
 static void
