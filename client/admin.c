@@ -1,5 +1,5 @@
 /*
- * Station administration: create, delete, info and list, each one
+ * Station administration: create, delete, info, list and purge, each one
  * synchronous request on the caller's connection.
  */
 #include <stdio.h>
@@ -27,8 +27,13 @@ admin_info(const Tupelo__StationInfo *si, struct tp_station_info *out)
 		out->opts.retention_ack = cfg->retention_ack ? 1 : 0;
 		out->opts.durability = (int)cfg->durability;
 		out->opts.max_message_size = cfg->max_message_size;
+		out->opts.dedup_window_s = cfg->dedup_window_s;
+		out->opts.compression = (int)cfg->compression;
+		out->opts.compression_level = cfg->compression_level;
 		out->created_ns = cfg->created_ns;
 	}
+	out->removed = si->removed;
+	out->logical_bytes = si->logical_bytes;
 	out->messages = si->messages;
 	out->first_seq = si->first_seq;
 	out->last_seq = si->last_seq;
@@ -36,19 +41,74 @@ admin_info(const Tupelo__StationInfo *si, struct tp_station_info *out)
 	out->groups = si->groups;
 }
 
-/* Send f and expect an Ok. */
+/* The wire form of station settings; TP_EINVAL for a bad mode. */
 static int
-admin_ok(struct tp_conn *conn, Tupelo__Frame *f, struct tp_err *err)
+admin_config(const struct tp_station_opts *opts, Tupelo__StationConfig *cfg,
+    struct tp_err *err)
 {
-	Tupelo__Frame	*reply = NULL;
-	int		 code;
+	if (opts->durability < TP_DURABILITY_DEFAULT ||
+	    opts->durability > TP_DURABILITY_INTERVAL)
+		return (error_set(err, TP_EINVAL, "unknown durability mode %d",
+		    opts->durability));
+	if (opts->compression < TP_COMPRESSION_NONE ||
+	    opts->compression > TP_COMPRESSION_ZSTD)
+		return (error_set(err, TP_EINVAL, "unknown compression %d",
+		    opts->compression));
+	cfg->retention_age_s = opts->retention_age_s;
+	cfg->retention_messages = opts->retention_messages;
+	cfg->retention_bytes = opts->retention_bytes;
+	cfg->retention_ack = opts->retention_ack != 0;
+	cfg->durability = (uint32_t)opts->durability;
+	cfg->max_message_size = opts->max_message_size;
+	cfg->dedup_window_s = opts->dedup_window_s;
+	cfg->compression = (uint32_t)opts->compression;
+	cfg->compression_level = opts->compression_level;
+	return (TP_OK);
+}
 
-	if ((code = conn_request(conn, f, &reply, err)) != TP_OK)
+int
+tp_station_update(struct tp_conn *conn, const char *name,
+    const struct tp_station_opts *opts, unsigned int fields,
+    struct tp_err *err)
+{
+	static const struct {
+		unsigned int	 flag;
+		const char	*name;
+	} names[] = {
+		{ TP_SET_RETENTION_AGE, "retention_age_s" },
+		{ TP_SET_RETENTION_MESSAGES, "retention_messages" },
+		{ TP_SET_RETENTION_BYTES, "retention_bytes" },
+		{ TP_SET_RETENTION_ACK, "retention_ack" },
+		{ TP_SET_DURABILITY, "durability" },
+		{ TP_SET_MAX_MESSAGE_SIZE, "max_message_size" },
+		{ TP_SET_DEDUP_WINDOW, "dedup_window_s" },
+		{ TP_SET_COMPRESSION, "compression" },
+		{ TP_SET_COMPRESSION, "compression_level" },
+	};
+	Tupelo__Frame		 f = TUPELO__FRAME__INIT;
+	Tupelo__StationUpdate	 su = TUPELO__STATION_UPDATE__INIT;
+	Tupelo__StationConfig	 cfg = TUPELO__STATION_CONFIG__INIT;
+	char			*list[sizeof names / sizeof names[0]];
+	size_t			 i, n = 0;
+	int			 code;
+
+	if ((code = validate_name("station", name, err)) != TP_OK)
 		return (code);
-	if (reply->body_case != TUPELO__FRAME__BODY_OK)
-		code = conn_unexpected(reply, err);
-	frame_free(reply);
-	return (code);
+	if (opts == NULL || fields == 0)
+		return (error_set(err, TP_EINVAL, "nothing to update"));
+	if ((code = admin_config(opts, &cfg, err)) != TP_OK)
+		return (code);
+	cfg.name = (char *)name;
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (fields & names[i].flag)
+			list[n++] = (char *)names[i].name;
+	}
+	su.config = &cfg;
+	su.n_fields = n;
+	su.fields = list;
+	f.body_case = TUPELO__FRAME__BODY_STATION_UPDATE;
+	f.station_update = &su;
+	return (conn_request_ok(conn, &f, err));
 }
 
 int
@@ -63,22 +123,12 @@ tp_station_create(struct tp_conn *conn, const char *name,
 	if ((code = validate_name("station", name, err)) != TP_OK)
 		return (code);
 	cfg.name = (char *)name;
-	if (opts != NULL) {
-		if (opts->durability < TP_DURABILITY_DEFAULT ||
-		    opts->durability > TP_DURABILITY_INTERVAL)
-			return (error_set(err, TP_EINVAL, "unknown durability "
-			    "mode %d", opts->durability));
-		cfg.retention_age_s = opts->retention_age_s;
-		cfg.retention_messages = opts->retention_messages;
-		cfg.retention_bytes = opts->retention_bytes;
-		cfg.retention_ack = opts->retention_ack != 0;
-		cfg.durability = (uint32_t)opts->durability;
-		cfg.max_message_size = opts->max_message_size;
-	}
+	if (opts != NULL && (code = admin_config(opts, &cfg, err)) != TP_OK)
+		return (code);
 	sc.config = &cfg;
 	f.body_case = TUPELO__FRAME__BODY_STATION_CREATE;
 	f.station_create = &sc;
-	return (admin_ok(conn, &f, err));
+	return (conn_request_ok(conn, &f, err));
 }
 
 int
@@ -93,7 +143,7 @@ tp_station_delete(struct tp_conn *conn, const char *name, struct tp_err *err)
 	sd.name = (char *)name;
 	f.body_case = TUPELO__FRAME__BODY_STATION_DELETE;
 	f.station_delete = &sd;
-	return (admin_ok(conn, &f, err));
+	return (conn_request_ok(conn, &f, err));
 }
 
 int
@@ -166,4 +216,19 @@ tp_station_list(struct tp_conn *conn, struct tp_station_info **out,
 out:
 	frame_free(reply);
 	return (code);
+}
+
+int
+tp_station_purge(struct tp_conn *conn, const char *name, struct tp_err *err)
+{
+	Tupelo__Frame		f = TUPELO__FRAME__INIT;
+	Tupelo__StationPurge	sp = TUPELO__STATION_PURGE__INIT;
+	int			code;
+
+	if ((code = validate_name("station", name, err)) != TP_OK)
+		return (code);
+	sp.name = (char *)name;
+	f.body_case = TUPELO__FRAME__BODY_STATION_PURGE;
+	f.station_purge = &sp;
+	return (conn_request_ok(conn, &f, err));
 }

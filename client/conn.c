@@ -526,6 +526,20 @@ conn_request(struct tp_conn *conn, Tupelo__Frame *f, Tupelo__Frame **reply,
 }
 
 int
+conn_request_ok(struct tp_conn *conn, Tupelo__Frame *f, struct tp_err *err)
+{
+	Tupelo__Frame	*reply = NULL;
+	int		 code;
+
+	if ((code = conn_request(conn, f, &reply, err)) != TP_OK)
+		return (code);
+	if (reply->body_case != TUPELO__FRAME__BODY_OK)
+		code = conn_unexpected(reply, err);
+	frame_free(reply);
+	return (code);
+}
+
+int
 conn_sub_add(struct tp_conn *conn, uint64_t id, conn_deliver_cb cb,
     void *arg, struct tp_err *err)
 {

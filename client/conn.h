@@ -26,6 +26,9 @@ typedef void (*conn_deliver_cb)(void *, Tupelo__Frame *);
 /* Send a request and wait for its reply; Error replies become codes. */
 int		 conn_request(struct tp_conn *, Tupelo__Frame *,
 		     Tupelo__Frame **, struct tp_err *);
+/* conn_request for a request answered with Ok. */
+int		 conn_request_ok(struct tp_conn *, Tupelo__Frame *,
+		     struct tp_err *);
 /* Send a request whose reply goes to cb; cb is not called on failure. */
 int		 conn_send(struct tp_conn *, Tupelo__Frame *, conn_reply_cb,
 		     void *, struct tp_err *);

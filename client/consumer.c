@@ -5,12 +5,16 @@
  * records out one by one. Acks are gathered (up to CONSUMER_ACKS_MAX) and
  * sent as one Ack request whose reply is counted, not waited for, until
  * tp_consumer_commit. Acks also free the broker's credit, so they go out
- * before tp_consume waits on the network.
+ * before tp_consume waits on the network. Nack, InProgress and Term
+ * matter at once (a redelivery delay, an ack wait to restart), so each is
+ * sent when called, after the gathered acks to keep their order, and is
+ * counted like an Ack.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "client/conn.h"
+#include "client/group.h"
 #include "client/msg.h"
 #include "proto/compat.h"
 #include "proto/error.h"
@@ -33,8 +37,8 @@ struct tp_consumer {
 	int				 lost;	/* a delivery dropped: ENOMEM */
 
 	uint64_t			 acks[CONSUMER_ACKS_MAX];
-	size_t				 nacks;	/* acks not yet sent */
-	unsigned int			 inflight; /* Acks without reply */
+	size_t				 npending; /* acks not yet sent */
+	unsigned int			 inflight; /* requests without reply */
 	struct tp_err			 ack_err; /* first failure, or 0 */
 };
 
@@ -73,26 +77,33 @@ consumer_ack_cb(void *arg, Tupelo__Frame *reply, const struct tp_err *why)
 		c->ack_err = e;
 }
 
+/* Send f, whose Ok reply consumer_ack_cb counts. */
+static int
+consumer_send(struct tp_consumer *c, Tupelo__Frame *f, struct tp_err *err)
+{
+	int	code;
+
+	if ((code = conn_send(c->conn, f, consumer_ack_cb, c, err)) == TP_OK)
+		c->inflight++;
+	return (code);
+}
+
 /* Send the gathered acks as one Ack request. */
 static int
 consumer_send_acks(struct tp_consumer *c, struct tp_err *err)
 {
 	Tupelo__Frame	f = TUPELO__FRAME__INIT;
 	Tupelo__Ack	ack = TUPELO__ACK__INIT;
-	int		code;
 
-	if (c->nacks == 0)
+	if (c->npending == 0)
 		return (TP_OK);
 	ack.sub = c->sub;
 	ack.seqs = c->acks;
-	ack.n_seqs = c->nacks;
+	ack.n_seqs = c->npending;
 	f.body_case = TUPELO__FRAME__BODY_ACK;
 	f.ack = &ack;
-	code = conn_send(c->conn, &f, consumer_ack_cb, c, err);
-	c->nacks = 0;
-	if (code == TP_OK)
-		c->inflight++;
-	return (code);
+	c->npending = 0;
+	return (consumer_send(c, &f, err));
 }
 
 static int
@@ -102,15 +113,28 @@ consumer_subscribe(struct tp_consumer *c, const char *station,
 {
 	Tupelo__Frame		 f = TUPELO__FRAME__INIT, *reply = NULL;
 	Tupelo__Subscribe	 s = TUPELO__SUBSCRIBE__INIT;
+	Tupelo__GroupConfig	 cfg;
+	const char		*start;
 	int			 code;
 
 	s.station = (char *)station;
-	s.group = (char *)group;
+	if (group != NULL)
+		s.group = (char *)group;
 	s.max_unacked = CONSUMER_UNACKED_DEFAULT;
 	if (opts != NULL && opts->max_unacked != 0)
 		s.max_unacked = opts->max_unacked;
 	if (opts != NULL && opts->name != NULL)
 		s.consumer = (char *)opts->name;
+	if (opts != NULL && opts->group != NULL) {
+		code = group_config(opts->group, &cfg, &start, err);
+		if (code != TP_OK)
+			return (code);
+		if (start != NULL)
+			s.start = (char *)start;
+		s.config = &cfg;
+	}
+	if (opts != NULL && opts->ephemeral)
+		s.ephemeral = 1;
 	f.body_case = TUPELO__FRAME__BODY_SUBSCRIBE;
 	f.subscribe = &s;
 	if ((code = conn_request(c->conn, &f, &reply, err)) != TP_OK)
@@ -146,7 +170,11 @@ tp_consumer_new(struct tp_conn *conn, const char *station, const char *group,
 	int			 code;
 
 	*out = NULL;
-	if ((code = validate_name("station", station, err)) != TP_OK ||
+	if ((code = validate_name("station", station, err)) != TP_OK)
+		return (code);
+	/* An ephemeral group needs no name. */
+	if ((opts == NULL || !opts->ephemeral || (group != NULL &&
+	    *group != '\0')) &&
 	    (code = validate_name("group", group, err)) != TP_OK)
 		return (code);
 	if ((c = calloc(1, sizeof *c)) == NULL)
@@ -210,12 +238,89 @@ tp_ack(struct tp_consumer *c, const struct tp_msg *m, struct tp_err *err)
 {
 	if (m == NULL || tp_msg_seq(m) == 0)
 		return (error_set(err, TP_EINVAL, "ack of no message"));
-	if (c->nacks == CONSUMER_ACKS_MAX)
+	if (c->npending == CONSUMER_ACKS_MAX)
 		consumer_send_acks(c, NULL);
-	c->acks[c->nacks++] = tp_msg_seq(m);
-	if (c->nacks == CONSUMER_ACKS_MAX)
+	c->acks[c->npending++] = tp_msg_seq(m);
+	if (c->npending == CONSUMER_ACKS_MAX)
 		return (consumer_send_acks(c, err));
 	return (TP_OK);
+}
+
+/* Is m a message to settle? Then send the acks gathered before it. */
+static int
+consumer_settle(struct tp_consumer *c, const struct tp_msg *m,
+    const char *what, struct tp_err *err)
+{
+	if (m == NULL || tp_msg_seq(m) == 0)
+		return (error_set(err, TP_EINVAL, "%s of no message", what));
+	return (consumer_send_acks(c, err));
+}
+
+int
+tp_nack(struct tp_consumer *c, const struct tp_msg *m, uint32_t delay_ms,
+    struct tp_err *err)
+{
+	Tupelo__Frame	f = TUPELO__FRAME__INIT;
+	Tupelo__Nack	nack = TUPELO__NACK__INIT;
+	uint64_t	seq;
+	int		code;
+
+	if ((code = consumer_settle(c, m, "nack", err)) != TP_OK)
+		return (code);
+	seq = tp_msg_seq(m);
+	nack.sub = c->sub;
+	nack.seqs = &seq;
+	nack.n_seqs = 1;
+	nack.delay_ms = delay_ms;
+	f.body_case = TUPELO__FRAME__BODY_NACK;
+	f.nack = &nack;
+	return (consumer_send(c, &f, err));
+}
+
+int
+tp_in_progress(struct tp_consumer *c, const struct tp_msg *m,
+    struct tp_err *err)
+{
+	Tupelo__Frame		f = TUPELO__FRAME__INIT;
+	Tupelo__InProgress	ip = TUPELO__IN_PROGRESS__INIT;
+	uint64_t		seq;
+	int			code;
+
+	if ((code = consumer_settle(c, m, "in-progress", err)) != TP_OK)
+		return (code);
+	seq = tp_msg_seq(m);
+	ip.sub = c->sub;
+	ip.seqs = &seq;
+	ip.n_seqs = 1;
+	f.body_case = TUPELO__FRAME__BODY_IN_PROGRESS;
+	f.in_progress = &ip;
+	return (consumer_send(c, &f, err));
+}
+
+int
+tp_term(struct tp_consumer *c, const struct tp_msg *m, const char *reason,
+    struct tp_err *err)
+{
+	Tupelo__Frame	f = TUPELO__FRAME__INIT;
+	Tupelo__Term	term = TUPELO__TERM__INIT;
+	uint64_t	seq;
+	int		code;
+
+	/* The reason becomes a header value of the dead letter. */
+	if (reason != NULL && strlen(reason) > VALIDATE_VALUE_MAX)
+		return (error_set(err, TP_EINVAL, "term reason longer than %d "
+		    "bytes", VALIDATE_VALUE_MAX));
+	if ((code = consumer_settle(c, m, "term", err)) != TP_OK)
+		return (code);
+	seq = tp_msg_seq(m);
+	term.sub = c->sub;
+	term.seqs = &seq;
+	term.n_seqs = 1;
+	if (reason != NULL)
+		term.reason = (char *)reason;
+	f.body_case = TUPELO__FRAME__BODY_TERM;
+	f.term = &term;
+	return (consumer_send(c, &f, err));
 }
 
 int
@@ -230,8 +335,9 @@ tp_consumer_commit(struct tp_consumer *c, int timeout_ms, struct tp_err *err)
 		if (code == TP_ETIMEDOUT && conn_remaining(deadline) != 0)
 			code = TP_OK;
 		else if (code == TP_ETIMEDOUT)
-			return (error_set(err, TP_ETIMEDOUT, "%u acks not "
-			    "confirmed within %d ms", c->inflight, timeout_ms));
+			return (error_set(err, TP_ETIMEDOUT, "%u ack requests "
+			    "not confirmed within %d ms", c->inflight,
+			    timeout_ms));
 	}
 	if (c->ack_err.code != TP_OK) {
 		code = c->ack_err.code;

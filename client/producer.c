@@ -2,7 +2,10 @@
  * Producing: tp_produce sends a batch synchronously on the caller's
  * connection; a tp_producer copies messages into a queue that its own I/O
  * thread turns into Produce requests on a connection of its own, with up
- * to PRODUCER_INFLIGHT requests pipelined.
+ * to PRODUCER_INFLIGHT requests pipelined. A ProduceAck gives the range
+ * of the batch or, when some message ids were duplicates, the seq of each
+ * message (the original one for a duplicate): every message learns its
+ * seq either way.
  *
  * Locking: p->lock guards the queue, the counters and the error latch;
  * senders and flushers wait on p->cond, which is broadcast whenever pending
@@ -128,15 +131,48 @@ producer_max_wire(struct tp_conn *conn)
 	    PRODUCER_OVERHEAD);
 }
 
-/* Send one Produce of n messages and wait for its ack. */
+/*
+ * Does ack answer a Produce of n messages? It lists the seq of each when
+ * some were duplicates, else gives the range of all n.
+ */
 static int
-producer_request(struct tp_conn *conn, const char *station,
-    Tupelo__Message **mp, size_t n, uint64_t *first, uint64_t *last,
+producer_ack_check(const Tupelo__ProduceAck *ack, size_t n,
     struct tp_err *err)
 {
-	Tupelo__Frame	 f = TUPELO__FRAME__INIT, *reply = NULL;
-	Tupelo__Produce	 pr = TUPELO__PRODUCE__INIT;
-	int		 code;
+	if (ack->n_seqs == n && ack->duplicates <= n)
+		return (TP_OK);
+	if (ack->n_seqs != 0)
+		return (error_set(err, TP_EPROTO, "broker acknowledged %zu "
+		    "messages with %zu seqs", n, ack->n_seqs));
+	if (ack->count != n || ack->duplicates != 0 ||
+	    ack->last_seq - ack->first_seq != n - 1)
+		return (error_set(err, TP_EPROTO, "broker acknowledged %zu "
+		    "messages as %u, seq %llu..%llu", n, ack->count,
+		    (unsigned long long)ack->first_seq,
+		    (unsigned long long)ack->last_seq));
+	return (TP_OK);
+}
+
+/* The seq of message i of a checked ack. */
+static uint64_t
+producer_ack_seq(const Tupelo__ProduceAck *ack, size_t i)
+{
+	if (ack->n_seqs != 0)
+		return (ack->seqs[i]);
+	return (ack->first_seq + i);
+}
+
+/* Send one Produce of n messages, wait for its ack, fill seqs (n). */
+static int
+producer_request(struct tp_conn *conn, const char *station,
+    Tupelo__Message **mp, size_t n, uint64_t *seqs, size_t *dups,
+    struct tp_err *err)
+{
+	Tupelo__Frame		 f = TUPELO__FRAME__INIT, *reply = NULL;
+	Tupelo__Produce		 pr = TUPELO__PRODUCE__INIT;
+	Tupelo__ProduceAck	*ack;
+	size_t			 i;
+	int			 code;
 
 	pr.station = (char *)station;
 	pr.messages = mp;
@@ -146,11 +182,12 @@ producer_request(struct tp_conn *conn, const char *station,
 	if ((code = conn_request(conn, &f, &reply, err)) != TP_OK)
 		return (code);
 	if (reply->body_case != TUPELO__FRAME__BODY_PRODUCE_ACK ||
-	    reply->produce_ack == NULL)
+	    (ack = reply->produce_ack) == NULL)
 		code = conn_unexpected(reply, err);
-	else {
-		*first = reply->produce_ack->first_seq;
-		*last = reply->produce_ack->last_seq;
+	else if ((code = producer_ack_check(ack, n, err)) == TP_OK) {
+		for (i = 0; i < n; i++)
+			seqs[i] = producer_ack_seq(ack, i);
+		*dups += ack->duplicates;
 	}
 	frame_free(reply);
 	return (code);
@@ -162,20 +199,25 @@ producer_request(struct tp_conn *conn, const char *station,
  * order (though other producers' messages may fall between them).
  */
 int
-tp_produce(struct tp_conn *conn, const char *station,
-    const struct tp_message *msgs, size_t n, uint64_t *first_seq,
-    uint64_t *last_seq, struct tp_err *err)
+tp_produce_seqs(struct tp_conn *conn, const char *station,
+    const struct tp_message *msgs, size_t n, uint64_t *seqs,
+    size_t *duplicates, struct tp_err *err)
 {
 	Tupelo__Message	 *m = NULL, **mp = NULL;
 	Tupelo__Header	 *h = NULL, **hp = NULL;
 	size_t		 *wire = NULL, i, j, nh = 0, off = 0, sum, max_wire;
-	uint64_t	  first = 0, last = 0, f1 = 0, l1 = 0;
+	size_t		  dups = 0;
 	int		  code;
 
+	if (duplicates != NULL)
+		*duplicates = 0;
 	if ((code = validate_name("station", station, err)) != TP_OK)
 		return (code);
 	if (n == 0 || msgs == NULL)
 		return (error_set(err, TP_EINVAL, "produce of no messages"));
+	if (seqs == NULL)
+		return (error_set(err, TP_EINVAL, "produce without room for "
+		    "the seqs"));
 	for (i = 0; i < n; i++) {
 		if (msgs[i].nheaders > VALIDATE_HEADERS_MAX)
 			return (error_set(err, TP_EINVAL, "%zu headers on one "
@@ -209,24 +251,38 @@ tp_produce(struct tp_conn *conn, const char *station,
 		for (j = i; j < n && j - i < VALIDATE_BATCH_MAX &&
 		    (j == i || sum + wire[j] <= max_wire); j++)
 			sum += wire[j];
-		code = producer_request(conn, station, mp + i, j - i, &f1, &l1,
-		    err);
+		code = producer_request(conn, station, mp + i, j - i, seqs + i,
+		    &dups, err);
 		if (code != TP_OK)
 			goto out;
-		if (i == 0)
-			first = f1;
-		last = l1;
 	}
-	if (first_seq != NULL)
-		*first_seq = first;
-	if (last_seq != NULL)
-		*last_seq = last;
+	if (duplicates != NULL)
+		*duplicates = dups;
 out:
 	free(m);
 	free(mp);
 	free(wire);
 	free(h);
 	free(hp);
+	return (code);
+}
+
+int
+tp_produce(struct tp_conn *conn, const char *station,
+    const struct tp_message *msgs, size_t n, uint64_t *first_seq,
+    uint64_t *last_seq, struct tp_err *err)
+{
+	uint64_t	*seqs = NULL;
+	int		 code;
+
+	if (n > 0 && (seqs = calloc(n, sizeof *seqs)) == NULL)
+		return (error_set(err, TP_ENOMEM, "no memory for %zu seqs", n));
+	code = tp_produce_seqs(conn, station, msgs, n, seqs, NULL, err);
+	if (code == TP_OK && first_seq != NULL)
+		*first_seq = seqs[0];
+	if (code == TP_OK && last_seq != NULL)
+		*last_seq = seqs[n - 1];
+	free(seqs);
 	return (code);
 }
 
@@ -292,10 +348,13 @@ producer_msg_new(struct tp_producer *p, const struct tp_message *msg,
 	return (TP_OK);
 }
 
-/* Report the outcome of msgs and free them; called without the lock. */
+/*
+ * Report the outcome of msgs, with their seqs from ack (checked; NULL
+ * unless code is TP_OK), and free them; called without the lock.
+ */
 static void
 producer_report(struct tp_producer *p, struct producer_msgs *msgs,
-    int code, uint64_t first_seq)
+    int code, const Tupelo__ProduceAck *ack)
 {
 	struct producer_msg	*pm;
 	size_t			 n = 0;
@@ -303,8 +362,8 @@ producer_report(struct tp_producer *p, struct producer_msgs *msgs,
 	while ((pm = TAILQ_FIRST(msgs)) != NULL) {
 		TAILQ_REMOVE(msgs, pm, entry);
 		if (p->cb != NULL)
-			p->cb(p->arg, code, code == TP_OK ? first_seq + n : 0,
-			    pm->opaque);
+			p->cb(p->arg, code, code == TP_OK ?
+			    producer_ack_seq(ack, n) : 0, pm->opaque);
 		free(pm);
 		n++;
 	}
@@ -321,19 +380,19 @@ producer_ack_cb(void *arg, Tupelo__Frame *reply, const struct tp_err *why)
 {
 	struct producer_batch	*b = arg;
 	struct tp_producer	*p = b->p;
-	uint64_t		 first = 0;
-	int			 code = TP_OK;
+	Tupelo__ProduceAck	*ack = NULL;
+	int			 code;
 
 	p->inflight--;
 	if (reply == NULL)
 		code = why->code;
 	else if (reply->body_case != TUPELO__FRAME__BODY_PRODUCE_ACK ||
-	    reply->produce_ack == NULL)
+	    (ack = reply->produce_ack) == NULL)
 		code = conn_unexpected(reply, NULL);
 	else
-		first = reply->produce_ack->first_seq;
+		code = producer_ack_check(ack, b->count, NULL);
+	producer_report(p, &b->msgs, code, ack);
 	frame_free(reply);
-	producer_report(p, &b->msgs, code, first);
 	free(b);
 }
 
@@ -388,7 +447,7 @@ producer_send(struct tp_producer *p, struct producer_batch *b)
 		p->inflight++;
 		return (TP_OK);
 	}
-	producer_report(p, &b->msgs, code, 0);
+	producer_report(p, &b->msgs, code, NULL);
 	free(b);
 	return (code);
 }
@@ -404,7 +463,7 @@ producer_drain_locked(struct tp_producer *p)
 	p->nqueued = 0;
 	p->queued_bytes = 0;
 	pthread_mutex_unlock(&p->lock);
-	producer_report(p, &msgs, p->fatal, 0);
+	producer_report(p, &msgs, p->fatal, NULL);
 	pthread_mutex_lock(&p->lock);
 }
 

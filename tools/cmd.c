@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tools/output.h"
+
 #define CMD_COLUMNS	80
 
 void
@@ -175,6 +177,41 @@ cmd_bytes(const struct cmd_ctx *ctx, const char *what, const char *s,
     uint64_t min, uint64_t max, uint64_t *out)
 {
 	return (cmd_parse(ctx, what, s, min, max, 1, out));
+}
+
+int
+cmd_seconds(const struct cmd_ctx *ctx, const char *what, const char *s,
+    uint64_t min, uint64_t max, uint64_t *out)
+{
+	const char	*p = s;
+	uint64_t	 ms = 0, scale = 100;
+	size_t		 digits = 0;
+	char		 lo[OUTPUT_SECONDS_MAX], hi[OUTPUT_SECONDS_MAX];
+
+	*out = 0;
+	for (; *p >= '0' && *p <= '9'; p++, digits++) {
+		if (ms > UINT64_MAX / 10000)
+			goto bad;
+		ms = ms * 10 + (uint64_t)(*p - '0');
+	}
+	ms *= 1000;
+	if (*p == '.') {
+		/* A fourth decimal stops the loop and fails below. */
+		for (p++; *p >= '0' && *p <= '9' && scale > 0; p++) {
+			ms += (uint64_t)(*p - '0') * scale;
+			scale /= 10;
+			digits++;
+		}
+	}
+	if (digits == 0 || *p != '\0' || ms < min || ms > max)
+		goto bad;
+	*out = ms;
+	return (CMD_CONTINUE);
+bad:
+	output_seconds(lo, sizeof lo, min);
+	output_seconds(hi, sizeof hi, max);
+	return (cmd_usage(ctx, "bad %s '%s': want seconds from %s to %s, "
+	    "at most 3 decimals", what, s, lo, hi));
 }
 
 int

@@ -24,12 +24,35 @@
 	{ "json", no_argument, NULL, CMD_OPT_JSON },			\
 	{ "url", required_argument, NULL, 'u' }
 
+/* Long-only options of group settings, for consume and group create. */
+#define CMD_OPT_FROM		0x300
+#define CMD_OPT_ACK_WAIT	0x301
+#define CMD_OPT_MAX_DELIVERIES	0x302
+#define CMD_OPT_BACKOFF		0x303
+#define CMD_OPT_MAX_ACK_PENDING	0x304
+#define CMD_GROUP_OPTIONS						\
+	{ "from", required_argument, NULL, CMD_OPT_FROM },		\
+	{ "ack-wait", required_argument, NULL, CMD_OPT_ACK_WAIT },	\
+	{ "max-deliveries", required_argument, NULL,			\
+	    CMD_OPT_MAX_DELIVERIES },					\
+	{ "backoff", required_argument, NULL, CMD_OPT_BACKOFF },	\
+	{ "max-ack-pending", required_argument, NULL,			\
+	    CMD_OPT_MAX_ACK_PENDING }
+#define CMD_BACKOFF_MAX		32	/* --backoff delays */
+
 struct cmd_entry;
 
 struct cmd_ctx {
 	const char		*url;	/* -u, or NULL: TUPELO_URL, default */
 	int			 json;	/* --json */
 	const struct cmd_entry	*entry;	/* the command running */
+};
+
+/* Group settings from the command line. */
+struct cmd_group {
+	struct tp_group_opts	opts;	/* points into this struct, argv */
+	uint32_t		backoff[CMD_BACKOFF_MAX];	/* ms */
+	int			set;	/* 1: some setting was given */
 };
 
 struct cmd_entry {
@@ -44,6 +67,8 @@ struct cmd_entry {
 extern const struct cmd_entry cmd_station_entries[];
 extern const struct cmd_entry cmd_produce_entries[];
 extern const struct cmd_entry cmd_consume_entries[];
+extern const struct cmd_entry cmd_group_entries[];
+extern const struct cmd_entry cmd_dls_entries[];
 
 /* Print head, then text wrapped at 80 columns, indenting later lines. */
 void	cmd_wrap(FILE *, const char *, const char *, size_t);
@@ -67,9 +92,20 @@ int	cmd_number(const struct cmd_ctx *, const char *, const char *,
 /* Like cmd_number, with an optional K, M or G (binary) suffix. */
 int	cmd_bytes(const struct cmd_ctx *, const char *, const char *,
 	    uint64_t, uint64_t, uint64_t *);
+/*
+ * Like cmd_number, for seconds with up to three decimals: *out gets
+ * milliseconds in [min, max].
+ */
+int	cmd_seconds(const struct cmd_ctx *, const char *, const char *,
+	    uint64_t, uint64_t, uint64_t *);
 /* Connect as the context says; CMD_OK or CMD_ERROR (reported). */
 int	cmd_connect(const struct cmd_ctx *, struct tp_conn **);
 /* Make getopt_long start over on a new argument vector. */
 void	cmd_getopt_reset(void);
+
+/* Handle a CMD_GROUP_OPTIONS option into g, else as cmd_option does. */
+int	cmd_group_option(struct cmd_ctx *, int, struct cmd_group *);
+/* Print a received message, raw or as a JSON line (consume, read). */
+void	cmd_consume_print(const struct cmd_ctx *, const struct tp_msg *);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * tupelo consume and tupelo read: print messages, one per line, as raw
- * payloads or JSON objects. consume acks what it printed through a
- * consumer group, but only after standard output was flushed, and commits
- * before it exits, so a message is either printed or delivered again.
+ * payloads or JSON objects. consume settles what it printed through a
+ * consumer group (acks it, or nacks or leaves it as asked), but only
+ * after standard output was flushed, and commits before it exits, so a
+ * message is either printed or delivered again.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -25,15 +26,35 @@ static int	consume_exec(struct cmd_ctx *, int, char **);
 static int	read_exec(struct cmd_ctx *, int, char **);
 
 const struct cmd_entry cmd_consume_entries[] = {
-	{ "consume", NULL, "NAME -g GROUP [-n COUNT] [--timeout SECONDS]",
+	{ "consume", NULL, "NAME -g GROUP [-n COUNT] [--timeout SECONDS] "
+	    "[--from all|new|seq:N|time:T|last:N] [--ack-wait SECONDS] "
+	    "[--max-deliveries N] [--backoff MS[,MS...]] "
+	    "[--max-ack-pending N] [--nack [--nack-delay SECONDS]] "
+	    "[--no-ack] [--ephemeral]",
 	    "Print messages as a member of consumer group GROUP, each payload\n"
 	    "on its own line, and ack them. Stops after COUNT messages, after\n"
 	    "SECONDS without a new one, or on SIGINT or SIGTERM.\n"
-	    "  --name NAME        consumer name shown by the broker\n"
-	    "  --max-unacked N    deliveries in flight (default 1000)\n"
-	    "With --json, one object per line: seq, time, time_ns,\n"
-	    "deliveries, headers, msg_id, and payload (or payload_base64\n"
-	    "when it is not UTF-8).\n",
+	    "  --name NAME          consumer name shown by the broker\n"
+	    "  --max-unacked N      deliveries in flight (default 1000)\n"
+	    "  --nack               nack each message instead of acking it:\n"
+	    "                       it comes again (after --nack-delay), or\n"
+	    "                       goes to the dead-letter station\n"
+	    "  --no-ack             print only: messages come again after\n"
+	    "                       the ack wait\n"
+	    "  --ephemeral          a group of this consumer alone, gone when\n"
+	    "                       it stops (no -g needed)\n"
+	    "Group settings (--from when the group is new; the others also\n"
+	    "change an existing group):\n"
+	    "  --from POSITION      where a new group starts (default all)\n"
+	    "  --ack-wait SECONDS   redeliver unacked after (default 30*)\n"
+	    "  --max-deliveries N   then dead-letter (default 5*, 0: none)\n"
+	    "  --backoff MS,...     delays before each redelivery, the last\n"
+	    "                       repeating, instead of the ack wait\n"
+	    "  --max-ack-pending N  unacked in the group (default 10000*)\n"
+	    "* the broker's default, as configured. SECONDS may have\n"
+	    "decimals (0.5). With --json, one object per line: seq, time,\n"
+	    "time_ns, deliveries, headers, msg_id, and payload (or\n"
+	    "payload_base64 when it is not UTF-8).\n",
 	    consume_exec },
 	{ "read", NULL, "NAME [--from SEQ] [-n COUNT]",
 	    "Print stored messages from sequence SEQ (default the first kept)\n"
@@ -41,6 +62,20 @@ const struct cmd_entry cmd_consume_entries[] = {
 	    "Output as for consume.\n",
 	    read_exec },
 	{ NULL, NULL, NULL, NULL, NULL }
+};
+
+/* What consume does with a message it printed. */
+enum consume_settle {
+	CONSUME_ACK,
+	CONSUME_NACK,
+	CONSUME_NO_ACK
+};
+
+struct consume_run {
+	uint64_t		count;		/* stop after, 0: never */
+	int64_t			timeout_ms;	/* idle time to stop, -1 */
+	enum consume_settle	settle;
+	uint32_t		nack_delay_ms;
 };
 
 static volatile sig_atomic_t	consume_stop;
@@ -53,8 +88,8 @@ consume_signal(int sig)
 }
 
 /* Print one message as the context asks. */
-static void
-consume_print(const struct cmd_ctx *ctx, const struct tp_msg *m)
+void
+cmd_consume_print(const struct cmd_ctx *ctx, const struct tp_msg *m)
 {
 	const void	*payload;
 	const char	*key, *value;
@@ -94,13 +129,14 @@ consume_print(const struct cmd_ctx *ctx, const struct tp_msg *m)
 	fputs("}\n", stdout);
 }
 
-/* Flush standard output, then ack and free what it holds. */
+/* Flush standard output, then settle and free what it holds. */
 static int
-consume_settle(struct tp_consumer *c, struct tp_msg **backlog, size_t *n)
+consume_settle(const struct consume_run *run, struct tp_consumer *c,
+    struct tp_msg **backlog, size_t *n)
 {
 	struct tp_err	err;
 	size_t		i;
-	int		rc = CMD_OK;
+	int		rc = CMD_OK, code = TP_OK;
 
 	if (*n == 0)
 		return (CMD_OK);
@@ -108,7 +144,11 @@ consume_settle(struct tp_consumer *c, struct tp_msg **backlog, size_t *n)
 		rc = cmd_error("standard output: write error");
 	memset(&err, 0, sizeof err);
 	for (i = 0; i < *n; i++) {
-		if (rc == CMD_OK && tp_ack(c, backlog[i], &err) != TP_OK)
+		if (rc == CMD_OK && run->settle == CONSUME_ACK)
+			code = tp_ack(c, backlog[i], &err);
+		else if (rc == CMD_OK && run->settle == CONSUME_NACK)
+			code = tp_nack(c, backlog[i], run->nack_delay_ms, &err);
+		if (code != TP_OK && rc == CMD_OK)
 			rc = cmd_fail(&err);
 		tp_msg_free(backlog[i]);
 	}
@@ -125,10 +165,10 @@ consume_now_ms(void)
 	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
-/* Print and ack up to count messages (0: no limit). */
+/* Print and settle messages until the run says to stop. */
 static int
 consume_loop(const struct cmd_ctx *ctx, struct tp_consumer *c,
-    uint64_t count, int64_t timeout_ms)
+    const struct consume_run *run)
 {
 	struct tp_msg	*backlog[CONSUME_BACKLOG], *m;
 	struct tp_err	 err;
@@ -138,15 +178,17 @@ consume_loop(const struct cmd_ctx *ctx, struct tp_consumer *c,
 	int		 code, rc = CMD_OK, slice;
 
 	memset(&err, 0, sizeof err);
-	while (!consume_stop && (count == 0 || got < count)) {
+	while (!consume_stop && (run->count == 0 || got < run->count)) {
 		code = tp_consume(c, 0, &m, &err);
 		if (code == TP_ETIMEDOUT) {
 			/* Nothing at hand: settle before waiting. */
-			if ((rc = consume_settle(c, backlog, &nb)) != CMD_OK)
+			rc = consume_settle(run, c, backlog, &nb);
+			if (rc != CMD_OK)
 				break;
 			slice = CONSUME_SLICE_MS;
-			if (timeout_ms >= 0) {
-				left = last + timeout_ms - consume_now_ms();
+			if (run->timeout_ms >= 0) {
+				left = last + run->timeout_ms -
+				    consume_now_ms();
 				if (left <= 0)
 					break;
 				if (left < slice)
@@ -160,15 +202,16 @@ consume_loop(const struct cmd_ctx *ctx, struct tp_consumer *c,
 			rc = cmd_fail(&err);
 			break;
 		}
-		consume_print(ctx, m);
+		cmd_consume_print(ctx, m);
 		backlog[nb++] = m;
 		got++;
 		last = consume_now_ms();
 		if (nb == CONSUME_BACKLOG &&
-		    (rc = consume_settle(c, backlog, &nb)) != CMD_OK)
+		    (rc = consume_settle(run, c, backlog, &nb)) != CMD_OK)
 			break;
 	}
-	if ((code = consume_settle(c, backlog, &nb)) != CMD_OK && rc == CMD_OK)
+	code = consume_settle(run, c, backlog, &nb);
+	if (code != CMD_OK && rc == CMD_OK)
 		rc = code;
 	memset(&err, 0, sizeof err);
 	if (tp_consumer_commit(c, CONSUME_COMMIT_MS, &err) != TP_OK &&
@@ -180,27 +223,40 @@ consume_loop(const struct cmd_ctx *ctx, struct tp_consumer *c,
 static int
 consume_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	enum { OPT_TIMEOUT = 0x200, OPT_NAME, OPT_UNACKED };
+	enum {
+		OPT_TIMEOUT = 0x200, OPT_NAME, OPT_UNACKED, OPT_NACK,
+		OPT_NACK_DELAY, OPT_NO_ACK, OPT_EPHEMERAL
+	};
 	static const struct option	 opts[] = {
 		CMD_COMMON_OPTIONS,
+		CMD_GROUP_OPTIONS,
 		{ "group", required_argument, NULL, 'g' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "max-unacked", required_argument, NULL, OPT_UNACKED },
+		{ "nack", no_argument, NULL, OPT_NACK },
+		{ "nack-delay", required_argument, NULL, OPT_NACK_DELAY },
+		{ "no-ack", no_argument, NULL, OPT_NO_ACK },
+		{ "ephemeral", no_argument, NULL, OPT_EPHEMERAL },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct tp_consumer_opts		 co;
+	struct consume_run		 run;
+	struct cmd_group		 g;
 	struct tp_consumer		*c = NULL;
 	struct tp_conn			*conn = NULL;
 	struct tp_err			 err;
 	struct sigaction		 sa;
 	const char			*group = NULL;
-	uint64_t			 count = 0, secs = 0, unacked = 0;
-	int64_t				 timeout_ms = -1;
-	int				 ch, rc;
+	uint64_t			 secs = 0, unacked = 0, delay = 0;
+	int				 ch, rc, nack = 0, no_ack = 0;
+	int				 delayed = 0;
 
 	memset(&co, 0, sizeof co);
+	memset(&run, 0, sizeof run);
+	memset(&g, 0, sizeof g);
+	run.timeout_ms = -1;
 	while ((ch = getopt_long(argc, argv, "hu:g:n:", opts, NULL)) != -1) {
 		rc = CMD_CONTINUE;
 		switch (ch) {
@@ -209,12 +265,12 @@ consume_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			break;
 		case 'n':
 			rc = cmd_number(ctx, "-n", optarg, 1, UINT64_MAX,
-			    &count);
+			    &run.count);
 			break;
 		case OPT_TIMEOUT:
 			rc = cmd_number(ctx, "--timeout", optarg, 0,
 			    INT32_MAX / 1000, &secs);
-			timeout_ms = (int64_t)secs * 1000;
+			run.timeout_ms = (int64_t)secs * 1000;
 			break;
 		case OPT_NAME:
 			co.name = optarg;
@@ -223,19 +279,43 @@ consume_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			rc = cmd_number(ctx, "--max-unacked", optarg, 1,
 			    UINT32_MAX, &unacked);
 			break;
+		case OPT_NACK:
+			nack = 1;
+			break;
+		case OPT_NACK_DELAY:
+			rc = cmd_seconds(ctx, "--nack-delay", optarg, 0,
+			    UINT32_MAX, &delay);
+			delayed = 1;
+			break;
+		case OPT_NO_ACK:
+			no_ack = 1;
+			break;
+		case OPT_EPHEMERAL:
+			co.ephemeral = 1;
+			break;
 		default:
-			rc = cmd_option(ctx, ch);
+			rc = cmd_group_option(ctx, ch, &g);
 			break;
 		}
 		if (rc != CMD_CONTINUE)
 			return (rc);
 	}
-	if (argc - optind != 1 || group == NULL)
+	if (argc - optind != 1 || (group == NULL && !co.ephemeral))
 		return (cmd_usage(ctx, NULL));
+	if (nack && no_ack)
+		return (cmd_usage(ctx, "--nack and --no-ack exclude each "
+		    "other"));
+	if (delayed && !nack)
+		return (cmd_usage(ctx, "--nack-delay needs --nack"));
+	run.settle = nack ? CONSUME_NACK : no_ack ? CONSUME_NO_ACK :
+	    CONSUME_ACK;
+	run.nack_delay_ms = (uint32_t)delay;
+	if (g.set)
+		co.group = &g.opts;
 	/* No more in flight than wanted: extras would count a delivery. */
 	co.max_unacked = unacked != 0 ? (uint32_t)unacked : CONSUME_UNACKED;
-	if (count != 0 && unacked == 0 && count < co.max_unacked)
-		co.max_unacked = (uint32_t)count;
+	if (run.count != 0 && unacked == 0 && run.count < co.max_unacked)
+		co.max_unacked = (uint32_t)run.count;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = consume_signal;
 	sigemptyset(&sa.sa_mask);
@@ -248,7 +328,7 @@ consume_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	    TP_OK)
 		rc = cmd_fail(&err);
 	else
-		rc = consume_loop(ctx, c, count, timeout_ms);
+		rc = consume_loop(ctx, c, &run);
 	tp_consumer_free(c);
 	tp_close(conn);
 	return (rc);
@@ -307,7 +387,7 @@ read_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			break;
 		prev = from;
 		for (i = 0; i < n; i++) {
-			consume_print(ctx, msgs[i]);
+			cmd_consume_print(ctx, msgs[i]);
 			from = tp_msg_seq(msgs[i]) + 1;
 			tp_msg_free(msgs[i]);
 		}

@@ -21,14 +21,17 @@ const struct cmd_entry cmd_produce_entries[] = {
 	    "Store each MESSAGE argument as one message or, with none, each\n"
 	    "line of standard input (without its newline). -H adds a header\n"
 	    "to every message; --id gives a single MESSAGE a producer\n"
-	    "message id, stored with it.\n",
+	    "message id, stored with it. A message id produced again within\n"
+	    "the station's dedup window is a duplicate: not stored again, it\n"
+	    "keeps its first seq.\n",
 	    produce_exec },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 /* Outcomes of the stdin producer; written on its thread before flush. */
 struct produce_result {
-	uint64_t	count;
+	uint64_t	count;		/* stored */
+	uint64_t	duplicates;	/* not stored: id seen before */
 	uint64_t	first;
 	uint64_t	last;
 	uint64_t	failed;
@@ -54,19 +57,26 @@ produce_cb(void *arg, int code, uint64_t seq, void *opaque)
 static void
 produce_print(const struct cmd_ctx *ctx, const struct produce_result *r)
 {
-	if (ctx->json)
-		printf("{\"count\":%" PRIu64 ",\"first_seq\":%" PRIu64
-		    ",\"last_seq\":%" PRIu64 "}\n", r->count, r->first,
-		    r->last);
-	else if (r->count == 0)
-		printf("stored 0 messages\n");
-	else
-		printf("stored %" PRIu64 " message%s, seq %" PRIu64 "..%"
-		    PRIu64 "\n", r->count, r->count == 1 ? "" : "s", r->first,
-		    r->last);
+	if (ctx->json) {
+		printf("{\"count\":%" PRIu64 ",\"duplicates\":%" PRIu64
+		    ",\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64 "}\n",
+		    r->count, r->duplicates, r->first, r->last);
+		return;
+	}
+	printf("stored %" PRIu64 " message%s", r->count,
+	    r->count == 1 ? "" : "s");
+	if (r->duplicates > 0)
+		printf(", %" PRIu64 " duplicate%s", r->duplicates,
+		    r->duplicates == 1 ? "" : "s");
+	if (r->count > 0 || r->duplicates > 0)
+		printf(", seq %" PRIu64 "..%" PRIu64, r->first, r->last);
+	putchar('\n');
 }
 
-/* Every argument is a message: one synchronous batch. */
+/*
+ * Every argument is a message: one synchronous batch. first..last are
+ * the seqs of the first and the last message, duplicates or not.
+ */
 static int
 produce_args(struct cmd_ctx *ctx, struct tp_conn *conn, const char *station,
     char **args, size_t n, const struct tp_message *proto)
@@ -74,11 +84,16 @@ produce_args(struct cmd_ctx *ctx, struct tp_conn *conn, const char *station,
 	struct tp_message	*msgs;
 	struct produce_result	 r;
 	struct tp_err		 err;
-	size_t			 i;
+	uint64_t		*seqs;
+	size_t			 i, dups = 0;
 	int			 rc = CMD_OK;
 
-	if ((msgs = calloc(n, sizeof *msgs)) == NULL)
-		return (cmd_error("out of memory"));
+	msgs = calloc(n, sizeof *msgs);
+	seqs = calloc(n, sizeof *seqs);
+	if (msgs == NULL || seqs == NULL) {
+		rc = cmd_error("out of memory");
+		goto out;
+	}
 	for (i = 0; i < n; i++) {
 		msgs[i] = *proto;
 		msgs[i].payload = args[i];
@@ -86,13 +101,18 @@ produce_args(struct cmd_ctx *ctx, struct tp_conn *conn, const char *station,
 	}
 	memset(&r, 0, sizeof r);
 	memset(&err, 0, sizeof err);
-	if (tp_produce(conn, station, msgs, n, &r.first, &r.last, &err) !=
-	    TP_OK)
+	if (tp_produce_seqs(conn, station, msgs, n, seqs, &dups, &err) !=
+	    TP_OK) {
 		rc = cmd_fail(&err);
-	else {
-		r.count = n;
-		produce_print(ctx, &r);
+		goto out;
 	}
+	r.count = n - dups;
+	r.duplicates = dups;
+	r.first = seqs[0];
+	r.last = seqs[n - 1];
+	produce_print(ctx, &r);
+out:
+	free(seqs);
 	free(msgs);
 	return (rc);
 }

@@ -19,12 +19,14 @@ const struct cmd_entry cmd_station_entries[] = {
 	{ "station", "create", "NAME [--retention-age SECONDS] "
 	    "[--retention-messages N] [--retention-bytes BYTES] "
 	    "[--retention-ack] [--durability sync|interval] "
-	    "[--max-message-size BYTES]",
+	    "[--max-message-size BYTES] [--dedup-window SECONDS]",
 	    "Create a station. Retention limits are off unless given; BYTES\n"
 	    "take a K, M or G suffix. --retention-ack drops messages once\n"
 	    "every consumer group acked them. This version stores the\n"
 	    "retention settings but does not enforce them yet. Durability\n"
-	    "and the message size limit default to the broker's.\n",
+	    "and the message size limit default to the broker's.\n"
+	    "--dedup-window is how long a producer message id is remembered\n"
+	    "to drop duplicates; default the broker's (120 seconds).\n",
 	    station_create },
 	{ "station", "ls", "",
 	    "List stations: name, messages kept, first and last sequence\n"
@@ -82,11 +84,12 @@ station_json(const struct tp_station_info *si)
 	    created, si->created_ns);
 	printf(",\"retention_age_s\":%" PRIu64 ",\"retention_messages\":%"
 	    PRIu64 ",\"retention_bytes\":%" PRIu64 ",\"retention_ack\":%s"
-	    ",\"durability\":\"%s\",\"max_message_size\":%" PRIu32 "}",
+	    ",\"durability\":\"%s\",\"max_message_size\":%" PRIu32
+	    ",\"dedup_window_s\":%" PRIu64 "}",
 	    si->opts.retention_age_s, si->opts.retention_messages,
 	    si->opts.retention_bytes, si->opts.retention_ack ? "true" : "false",
 	    station_durability(si->opts.durability),
-	    si->opts.max_message_size);
+	    si->opts.max_message_size, si->opts.dedup_window_s);
 }
 
 static int
@@ -94,7 +97,7 @@ station_create(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	enum {
 		OPT_AGE = 0x200, OPT_MESSAGES, OPT_BYTES, OPT_ACK,
-		OPT_DURABILITY, OPT_MAXMSG
+		OPT_DURABILITY, OPT_MAXMSG, OPT_DEDUP
 	};
 	static const struct option	opts[] = {
 		CMD_COMMON_OPTIONS,
@@ -104,6 +107,7 @@ station_create(struct cmd_ctx *ctx, int argc, char **argv)
 		{ "retention-ack", no_argument, NULL, OPT_ACK },
 		{ "durability", required_argument, NULL, OPT_DURABILITY },
 		{ "max-message-size", required_argument, NULL, OPT_MAXMSG },
+		{ "dedup-window", required_argument, NULL, OPT_DEDUP },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct tp_station_opts		so;
@@ -144,6 +148,10 @@ station_create(struct cmd_ctx *ctx, int argc, char **argv)
 			rc = cmd_bytes(ctx, "--max-message-size", optarg, 1,
 			    UINT32_MAX, &v);
 			so.max_message_size = (uint32_t)v;
+			break;
+		case OPT_DEDUP:
+			rc = cmd_number(ctx, "--dedup-window", optarg, 1,
+			    UINT64_MAX, &so.dedup_window_s);
 			break;
 		default:
 			rc = cmd_option(ctx, ch);
@@ -285,6 +293,11 @@ station_info(struct cmd_ctx *ctx, int argc, char **argv)
 	else
 		printf("%-20s %" PRIu32 "\n", "max_message_size",
 		    si.opts.max_message_size);
+	if (si.opts.dedup_window_s == 0)
+		printf("%-20s %s\n", "dedup_window", "default");
+	else
+		printf("%-20s %" PRIu64 "s\n", "dedup_window",
+		    si.opts.dedup_window_s);
 out:
 	tp_close(conn);
 	return (rc);

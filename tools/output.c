@@ -5,6 +5,7 @@
  */
 #include "tools/output.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -244,4 +245,59 @@ output_time(char *buf, size_t size, int64_t ns)
 		return;
 	}
 	snprintf(buf + n, size - n, ".%09lldZ", (long long)frac);
+}
+
+void
+output_seconds(char *buf, size_t size, uint64_t ms)
+{
+	size_t	n;
+
+	snprintf(buf, size, "%llu.%03u", (unsigned long long)(ms / 1000),
+	    (unsigned int)(ms % 1000));
+	/* Drop the zeros the decimals end with, then a bare point. */
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '0' && strchr(buf, '.') != NULL)
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '.')
+		buf[--n] = '\0';
+}
+
+void
+output_escape(char *buf, size_t size, const void *p, size_t len, size_t max)
+{
+	static const char	 from[] = "\n\r\t\\", to[] = "nrt\\";
+	const unsigned char	*s = p;
+	const char		*q;
+	char			 piece[8];
+	size_t			 off = 0, used = 0, n, plen, chars = 0;
+
+	if (size == 0)
+		return;
+	buf[0] = '\0';
+	while (off < len) {
+		n = plen = output_utf8_seq(s + off, len - off);
+		if (n > 1 || (n == 1 && s[off] >= 0x20 && s[off] < 0x7f &&
+		    s[off] != '\\'))
+			memcpy(piece, s + off, n);
+		else if ((q = memchr(from, s[off], sizeof from - 1)) != NULL) {
+			piece[0] = '\\';
+			piece[1] = to[q - from];
+			n = 1;
+			plen = 2;
+		} else {
+			n = 1;
+			plen = (size_t)snprintf(piece, sizeof piece, "\\x%02x",
+			    s[off]);
+		}
+		/* Room for the piece, and then for "..." and the NUL. */
+		if (chars == max || used + plen + 4 > size) {
+			snprintf(buf + used, size - used, "...");
+			return;
+		}
+		memcpy(buf + used, piece, plen);
+		used += plen;
+		buf[used] = '\0';
+		off += n;
+		chars++;
+	}
 }

@@ -29,7 +29,16 @@ void	output_json_str(FILE *, const char *);
 void	output_json_base64(FILE *, const void *, size_t);
 /* Format ns since the epoch as RFC 3339 UTC with nanoseconds. */
 void	output_time(char *, size_t, int64_t);
+/* Format ms as seconds, with decimals only as needed ("30", "0.25"). */
+void	output_seconds(char *, size_t, uint64_t);
+/*
+ * Copy len bytes at p into a table cell of size bytes: at most max
+ * characters, then "..."; control characters, backslashes and bad UTF-8
+ * escaped as \n, \t, \r, \\ and \xNN.
+ */
+void	output_escape(char *, size_t, const void *, size_t, size_t);
 
-#define OUTPUT_TIME_MAX	48	/* buffer for output_time */
+#define OUTPUT_TIME_MAX		48	/* buffer for output_time */
+#define OUTPUT_SECONDS_MAX	32	/* buffer for output_seconds */
 
 #endif

@@ -15,6 +15,8 @@ static const struct cmd_entry *const tupelo_tables[] = {
 	cmd_station_entries,
 	cmd_produce_entries,
 	cmd_consume_entries,
+	cmd_group_entries,
+	cmd_dls_entries,
 };
 static char	tupelo_name[] = "tupelo";	/* argv[0] for getopt */
 

@@ -120,7 +120,24 @@ struct tp_station_opts {
 	int		durability;		/* enum tp_durability */
 	uint32_t	max_message_size;	/* bytes of payload */
 	uint64_t	dedup_window_s;		/* message id window, 120 */
+	int		compression;		/* enum tp_compression */
+	int		compression_level;	/* zstd level, 0: 3 */
 };
+
+enum tp_compression {
+	TP_COMPRESSION_NONE = 0,
+	TP_COMPRESSION_ZSTD = 1,	/* payloads stored zstd-compressed */
+};
+
+/* Which settings tp_station_update() changes (or them together). */
+#define TP_SET_RETENTION_AGE		0x0001
+#define TP_SET_RETENTION_MESSAGES	0x0002
+#define TP_SET_RETENTION_BYTES		0x0004
+#define TP_SET_RETENTION_ACK		0x0008
+#define TP_SET_DURABILITY		0x0010
+#define TP_SET_MAX_MESSAGE_SIZE		0x0020
+#define TP_SET_DEDUP_WINDOW		0x0040
+#define TP_SET_COMPRESSION		0x0080	/* and its level */
 
 struct tp_station_info {
 	char			name[TP_NAME_MAX + 1];
@@ -131,6 +148,8 @@ struct tp_station_info {
 	uint64_t		bytes;		/* stored bytes */
 	uint32_t		groups;		/* consumer groups */
 	int64_t			created_ns;	/* ns since the epoch */
+	uint64_t		removed;	/* by retention or purge */
+	uint64_t		logical_bytes;	/* before compression */
 };
 
 /*
@@ -140,6 +159,15 @@ struct tp_station_info {
  */
 int	tp_station_create(struct tp_conn *conn, const char *name,
 	    const struct tp_station_opts *opts, struct tp_err *err);
+/*
+ * Change the settings of a live station named by fields (TP_SET_*) to
+ * their values in opts; the others stay. Retention changes apply at once.
+ * Returns TP_OK, TP_ENOSTATION, TP_EINVAL, or a storage or connection
+ * error.
+ */
+int	tp_station_update(struct tp_conn *conn, const char *name,
+	    const struct tp_station_opts *opts, unsigned int fields,
+	    struct tp_err *err);
 /* Delete a station and all its messages and groups. TP_ENOSTATION if none. */
 int	tp_station_delete(struct tp_conn *conn, const char *name,
 	    struct tp_err *err);
@@ -317,8 +345,9 @@ struct tp_consumer_opts {
 
 /*
  * Join group on station through conn (borrowed until tp_consumer_free()).
- * Returns TP_OK, TP_ENOSTATION, TP_EBADNAME, TP_EINVAL, or a connection
- * error.
+ * For an ephemeral consumer group may be NULL or "" (it is not checked
+ * then). opts NULL means defaults. Returns TP_OK, TP_ENOSTATION,
+ * TP_EBADNAME, TP_EINVAL, or a connection error.
  */
 int	tp_consumer_new(struct tp_conn *conn, const char *station,
 	    const char *group, const struct tp_consumer_opts *opts,
