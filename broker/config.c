@@ -41,6 +41,9 @@ static const char *const config_durabilities[] = { "sync", "interval", NULL };
 #define OFF(f)	offsetof(struct config, f)
 #define MIB	(1024ULL * 1024)
 
+/* getopt_long value of --check: no short option, not in the table. */
+#define CONFIG_OPT_CHECK	256
+
 static const struct config_option config_table[] = {
 	{ "data-dir", CONFIG_STRING, 'd', 0, 0, "./tupelo-data", NULL,
 	  OFF(data_dir), "data directory (created if missing)" },
@@ -241,7 +244,8 @@ config_usage(FILE *f)
 {
 	fprintf(f, "usage: tupelod [-hvV] [-c file] [-d data_dir] "
 	    "[-l addr:port]\n"
-	    "               [--option value ...]\n");
+	    "               [--option value ...]\n"
+	    "       tupelod --check data_dir\n");
 }
 
 /* The current value of an option, as the config file would write it. */
@@ -297,7 +301,11 @@ config_help(const struct config *cfg)
 	    "  -c, --config FILE  read settings from FILE (tupelod.conf(5))\n"
 	    "  -v, --verbose      log one level more (repeatable)\n"
 	    "  -h, --help         show this help\n"
-	    "  -V, --version      show the version\n\n"
+	    "  -V, --version      show the version\n"
+	    "      --check DIR    check the data directory DIR, change "
+	    "nothing, and exit:\n"
+	    "                     0 sound, 1 problems found (listed on "
+	    "stdout)\n\n"
 	    "Options (in the config file: name = value); the values shown\n"
 	    "are those in force, after the config file:\n");
 	for (i = 0; i < CONFIG_N; i++) {
@@ -338,7 +346,7 @@ config_defaults(struct config *cfg)
 int
 config_load(struct config *cfg, int argc, char **argv)
 {
-	static struct option	 longopts[CONFIG_N + 5];
+	static struct option	 longopts[CONFIG_N + 6];
 	const struct config_option *o;
 	char			 why[512];
 	int			 ch, idx, verbose = 0, errors = 0, help = 0;
@@ -354,6 +362,8 @@ config_load(struct config *cfg, int argc, char **argv)
 	for (i = 0; i < CONFIG_N; i++)
 		longopts[n++] = (struct option){ config_table[i].name,
 		    required_argument, NULL, 0 };
+	longopts[n++] = (struct option){ "check", required_argument, NULL,
+	    CONFIG_OPT_CHECK };
 	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
 
 	/* First pass: only -c, -h, -V, so the file comes before argv. */
@@ -400,6 +410,13 @@ config_load(struct config *cfg, int argc, char **argv)
 			break;
 		case 'c':
 			break;
+		case CONFIG_OPT_CHECK:
+			free(cfg->check_dir);
+			if ((cfg->check_dir = strdup(optarg)) == NULL) {
+				fprintf(stderr, "tupelod: out of memory\n");
+				errors++;
+			}
+			break;
 		default:
 			config_usage(stderr);
 			return (2);
@@ -431,6 +448,7 @@ void
 config_free(struct config *cfg)
 {
 	free(cfg->config_file);
+	free(cfg->check_dir);
 	free(cfg->data_dir);
 	free(cfg->listen);
 	free(cfg->log_file);

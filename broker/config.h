@@ -14,6 +14,7 @@
 /* Every setting, filled from the table; strings are owned. */
 struct config {
 	char		*config_file;	/* -c, NULL: none */
+	char		*check_dir;	/* --check, NULL: serve */
 	char		*data_dir;	/* -d */
 	char		*listen;	/* -l, HOST:PORT */
 	char		*log_file;	/* NULL or "": stderr */
@@ -36,13 +37,13 @@ struct config {
 };
 
 /*
- * Fill cfg from defaults, the config file and argv. Returns 0 to run, 1
- * when --help or --version was printed (exit 0), 2 on usage or config
- * errors, already reported on stderr.
+ * Fill cfg from defaults, the config file and argv. Returns 0 to run (or,
+ * with check_dir set, to check), 1 when --help or --version was printed
+ * (exit 0), 2 on usage or config errors, already reported on stderr.
  */
 int	config_load(struct config *, int, char **);
 void	config_free(struct config *);
-/* Print the usage line (the man page SYNOPSIS) to f. */
+/* Print the usage lines (the man page SYNOPSIS) to f. */
 void	config_usage(FILE *);
 /* Name of a durability value. */
 const char *config_durability_name(uint64_t);

@@ -3,7 +3,7 @@
  * start the writer thread and the listener, run the loop. On SIGINT or
  * SIGTERM: stop accepting and reading, let the writer finish what it has
  * (so every accepted produce is acknowledged or refused), flush replies,
- * exit 0.
+ * exit 0. With --check, check a data directory instead and exit.
  */
 #include <sys/eventfd.h>
 
@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "broker/check.h"
 #include "broker/config.h"
 #include "broker/conn.h"
 #include "broker/dispatch.h"
@@ -107,6 +108,11 @@ main(int argc, char **argv)
 
 	if ((r = config_load(&cfg, argc, argv)) != 0)
 		return (r == 1 ? 0 : 2);
+	if (cfg.check_dir != NULL) {
+		r = check_run(cfg.check_dir, stdout);
+		config_free(&cfg);
+		return (r);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	if (log_open((int)cfg.log_level, cfg.log_file) != 0) {
 		fprintf(stderr, "tupelod: cannot open log file %s: %s\n",

@@ -184,6 +184,7 @@ meta_stats_get(MDB_txn *txn, MDB_dbi dbi, const char *name,
 	out->last_seq = s->last_seq;
 	out->bytes = s->bytes;
 	out->removed = s->removed;
+	out->logical_bytes = s->logical_bytes;
 	tupelo__station_stats__free_unpacked(s, NULL);
 	return (0);
 }

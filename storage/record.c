@@ -117,7 +117,10 @@ record_logical_size(const uint8_t *buf, size_t len)
 	n = ZSTD_getFrameContentSize(v.payload, v.payload_len);
 	if (n == ZSTD_CONTENTSIZE_UNKNOWN || n == ZSTD_CONTENTSIZE_ERROR)
 		return (len);
-	return (len - v.payload_len + (size_t)n);
+	/* The same record with the raw payload and no codec field. */
+	return (len - wire_len_field_size(RECORD_F_PAYLOAD, v.payload_len) -
+	    wire_varint_field_size(RECORD_F_CODEC, v.codec) +
+	    (n != 0 ? wire_len_field_size(RECORD_F_PAYLOAD, (size_t)n) : 0));
 }
 
 int
