@@ -615,7 +615,9 @@ check_group(struct check *c, const char *rest, size_t len, const MDB_val *v)
 static int
 check_meta_cb(struct check *c, const char *key, size_t len, const MDB_val *v)
 {
-	static const char *const	 known[] = { "station/", "stats/" };
+	static const char *const	 known[] = {
+	    "station/", "stats/", "writer/"
+	};
 	char				 shown[CHECK_SHOWN_MAX];
 	char				 what[CHECK_WHAT_MAX];
 	size_t				 i, n;

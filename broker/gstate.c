@@ -22,6 +22,7 @@
 #include "broker/station.h"
 #include "proto/error.h"
 #include "storage/meta.h"
+#include "storage/slog.h"
 #include "storage/store.h"
 #include "storage/writer.h"
 
@@ -472,7 +473,19 @@ gstate_info(struct group *g, Tupelo__GroupInfo *info, Tupelo__GroupConfig *cfg,
 {
 	struct sub	*s;
 	uint64_t	 committed = station_committed(g->st), acked = 0;
+	uint64_t	 from = g->floor, first, last, count;
+	MDB_txn		*txn;
 	size_t		 i;
+
+	/* Lag counts kept messages: below the first kept, none are. */
+	if (store_read_begin(station_store(g->st), &txn, NULL) == TP_OK) {
+		if (slog_bounds(txn, station_dbi(g->st), &first, &last,
+		    &count) == 0 && first > from + 1)
+			from = first - 1;
+		if (count == 0)
+			from = committed;
+		store_read_end(station_store(g->st), txn);
+	}
 
 	tupelo__group_info__init(info);
 	group_config_get(g, cfg);
@@ -483,8 +496,9 @@ gstate_info(struct group *g, Tupelo__GroupInfo *info, Tupelo__GroupConfig *cfg,
 	info->delivered_seq = g->next_seq - 1;
 	info->pending = (uint32_t)g->npending;
 	for (i = 0; i < g->len; i++)
-		acked += g->win[g->head + i].state == PEND_ACKED;
-	info->lag = committed > g->floor ? committed - g->floor - acked : 0;
+		acked += g->win[g->head + i].state == PEND_ACKED &&
+		    g->win[g->head + i].seq > from;
+	info->lag = committed > from + acked ? committed - from - acked : 0;
 	info->redelivered = g->redelivered;
 	info->dead_lettered = g->dead_lettered;
 	info->skipped = g->skipped;
@@ -535,7 +549,8 @@ gstate_request_list(struct conn *c, uint64_t id, const Tupelo__GroupList *req)
 	Tupelo__GroupInfo	 *infos, **ptrs;
 	Tupelo__GroupConfig	 *cfgs;
 	struct station		 *st;
-	size_t			  i, n;
+	struct group		 *g;
+	size_t			  i, n, m;
 
 	if ((st = gstate_station(c, id, req->station)) == NULL)
 		return;
@@ -547,12 +562,16 @@ gstate_request_list(struct conn *c, uint64_t id, const Tupelo__GroupList *req)
 		conn_send_error(c, id, TP_ENOMEM, NULL);
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		gstate_info(station_group_at(st, i), &infos[i], &cfgs[i],
-		    NULL);
-		ptrs[i] = &infos[i];
+	/* Ephemeral groups are a consumer's own: not listed. */
+	for (i = 0, m = 0; i < n; i++) {
+		g = station_group_at(st, i);
+		if (g->ephemeral)
+			continue;
+		gstate_info(g, &infos[m], &cfgs[m], NULL);
+		ptrs[m] = &infos[m];
+		m++;
 	}
-	reply.n_groups = n;
+	reply.n_groups = m;
 	reply.groups = ptrs;
 	f.id = id;
 	f.body_case = TUPELO__FRAME__BODY_GROUP_LIST_REPLY;

@@ -96,14 +96,17 @@ retention_apply(MDB_txn *txn, void *arg)
 static void
 retention_done(void *arg, int code)
 {
+	static int		 last_code;
 	struct retention_op	*op = arg;
 	struct station		*st = op->st;
 
 	station_set_trimming(st, 0);
-	if (code != TP_OK)
-		log_warn("retention station=%s: %s", station_name(st),
-		    tp_strerror(code));
-	else if (op->removed != 0)
+	/* Once per change: a failing store would repeat it every second. */
+	if (code != last_code && code != TP_OK)
+		log_warn("retention cannot trim station=%s: %s",
+		    station_name(st), tp_strerror(code));
+	last_code = code;
+	if (op->removed != 0)
 		log_debug("%s: station=%s removed=%llu", __func__,
 		    station_name(st), (unsigned long long)op->removed);
 	if (code == TP_OK && op->more && !station_deleted(st))

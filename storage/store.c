@@ -9,6 +9,7 @@
 
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,9 @@
 
 #include "proto/error.h"
 
+/* Less free space than this on a failed write means the disk is full. */
+#define STORE_FULL_BYTES	(4U * 1024 * 1024)
+
 struct store {
 	MDB_env			*env;		/* owned */
 	MDB_dbi			 meta;		/* the "meta" database */
@@ -29,6 +33,7 @@ struct store {
 	pthread_rwlock_t	 lock;		/* readers vs growth */
 	MDB_txn			*rtxn;		/* cached reset read txn */
 	int			 lock_fd;	/* flock'd: one owner per dir */
+	char			*dir;		/* owned: the data directory */
 	atomic_int		 failed;	/* TP_E* latch, 0: healthy */
 };
 
@@ -97,6 +102,10 @@ store_open(const char *dir, const struct store_opts *opts, struct store **out,
 	pthread_rwlock_init(&st->lock, NULL);
 	st->lock_fd = -1;
 	st->map_max = opts->map_max;
+	if ((st->dir = strdup(dir)) == NULL) {
+		code = error_set(err, TP_ENOMEM, "out of memory");
+		goto fail;
+	}
 	if (mkdir(dir, 0750) == -1 && errno != EEXIST) {
 		code = error_set(err, store_code(errno),
 		    "cannot create data directory %s: %s", dir,
@@ -152,6 +161,7 @@ store_close(struct store *st)
 		mdb_env_close(st->env);
 	if (st->lock_fd != -1)
 		close(st->lock_fd);
+	free(st->dir);
 	pthread_rwlock_destroy(&st->lock);
 	free(st);
 }
@@ -232,6 +242,16 @@ store_read_end(struct store *st, MDB_txn *txn)
 	} else
 		mdb_txn_abort(txn);
 	pthread_rwlock_unlock(&st->lock);
+}
+
+int
+store_disk_full(struct store *st)
+{
+	struct statvfs	sv;
+
+	if (statvfs(st->dir, &sv) != 0)
+		return (0);
+	return ((uint64_t)sv.f_bavail * sv.f_frsize < STORE_FULL_BYTES);
 }
 
 int

@@ -33,6 +33,8 @@ int	store_grow(struct store *, struct tp_err *);
 /* Begin / end a read transaction. One open at a time per store. */
 int	store_read_begin(struct store *, MDB_txn **, struct tp_err *);
 void	store_read_end(struct store *, MDB_txn *);
+/* Is the file system of the data directory (nearly) full? */
+int	store_disk_full(struct store *);
 /* The latched failure code, or TP_OK. Thread-safe. */
 int	store_failed(struct store *);
 void	store_fail(struct store *, int);

@@ -51,7 +51,32 @@ struct writer {
 	size_t			 pending;
 
 	int			 unsynced;	/* NOSYNC commits since flush */
+	uint64_t		 nudges;	/* writer_nudge() commits */
 };
+
+/*
+ * Commit one tiny transaction. LMDB reuses the pages a transaction freed
+ * (a purge, a trim) only after a later one has committed, and a refused
+ * append commits nothing; at the cap this moves it along.
+ */
+static void
+writer_nudge(struct writer *w)
+{
+	MDB_txn	*txn;
+	MDB_val	 k, v;
+
+	if (mdb_txn_begin(store_env(w->store), NULL, 0, &txn) != 0)
+		return;
+	k.mv_data = "writer/nudge";
+	k.mv_size = strlen(k.mv_data);
+	v.mv_data = &w->nudges;
+	v.mv_size = sizeof w->nudges;
+	w->nudges++;
+	if (mdb_put(txn, store_meta(w->store), &k, &v, 0) != 0)
+		mdb_txn_abort(txn);
+	else
+		mdb_txn_commit(txn);
+}
 
 /* Apply a batch in one transaction; the result goes in each req. */
 static void
@@ -61,7 +86,7 @@ writer_apply(struct writer *w, struct writer_reqs *batch)
 	MDB_txn			*txn;
 	struct writer_req	*r;
 	struct writer_reqs	 one, done;
-	int			 rc, code, sync = 0;
+	int			 rc, code, sync = 0, nudged = 0;
 
 	TAILQ_INIT(&done);
 
@@ -82,6 +107,10 @@ again:
 		mdb_txn_abort(txn);
 		if ((code = store_grow(w->store, NULL)) == TP_OK)
 			goto again;
+		if (!nudged++) {
+			writer_nudge(w);
+			goto again;
+		}
 		goto full;
 	}
 	if (rc != 0) {
@@ -99,6 +128,10 @@ again:
 		 */
 		if ((code = store_grow(w->store, NULL)) == TP_OK)
 			goto again;
+		if (!nudged++) {
+			writer_nudge(w);
+			goto again;
+		}
 		goto full;
 	}
 	if (rc != 0) {
@@ -109,8 +142,15 @@ again:
 		 * (a failed fsync above all) latches the store shut.
 		 */
 		code = store_code(rc);
+		/* LMDB reports a short write (a full disk) as EIO. */
+		if (code == TP_EIO && store_disk_full(w->store))
+			code = TP_ENOSPC;
 		if (code != TP_ENOSPC)
 			store_fail(w->store, TP_EIO);
+		else if (!nudged++) {
+			writer_nudge(w);
+			goto again;
+		}
 		goto out;
 	}
 	if (sync)

@@ -173,6 +173,27 @@ cmd_number(const struct cmd_ctx *ctx, const char *what, const char *s,
 }
 
 int
+cmd_integer(const struct cmd_ctx *ctx, const char *what, const char *s,
+    int64_t min, int64_t max, int64_t *out)
+{
+	long long	 v;
+	char		*end;
+
+	*out = 0;
+	errno = 0;
+	if ((*s < '0' || *s > '9') && (*s != '-' || s[1] < '0' || s[1] > '9'))
+		goto bad;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		goto bad;
+	*out = v;
+	return (CMD_CONTINUE);
+bad:
+	return (cmd_usage(ctx, "bad %s '%s': want a number from %lld to %lld",
+	    what, s, (long long)min, (long long)max));
+}
+
+int
 cmd_bytes(const struct cmd_ctx *ctx, const char *what, const char *s,
     uint64_t min, uint64_t max, uint64_t *out)
 {

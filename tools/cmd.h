@@ -89,6 +89,9 @@ int	cmd_option(struct cmd_ctx *, int);
  */
 int	cmd_number(const struct cmd_ctx *, const char *, const char *,
 	    uint64_t, uint64_t, uint64_t *);
+/* Like cmd_number, for a signed value with an optional '-'. */
+int	cmd_integer(const struct cmd_ctx *, const char *, const char *,
+	    int64_t, int64_t, int64_t *);
 /* Like cmd_number, with an optional K, M or G (binary) suffix. */
 int	cmd_bytes(const struct cmd_ctx *, const char *, const char *,
 	    uint64_t, uint64_t, uint64_t *);

@@ -1,7 +1,8 @@
 /*
  * The tupelo CLI against a real tupelod, as a user runs it: station
- * commands with tables and --json, produce from arguments and standard
- * input, consume through a group, exit statuses.
+ * commands with tables and --json, station update and compression,
+ * produce from arguments and standard input, consume through a group,
+ * exit statuses.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -228,6 +230,113 @@ test_cli_broker_down(void **state)
 	free(err);
 }
 
+/* A counter in the JSON that tupelo args prints. */
+static uint64_t
+station_counter(struct broker *b, const char *args, const char *key)
+{
+	char		*out, *p, pat[64];
+	uint64_t	 v;
+
+	snprintf(pat, sizeof pat, "\"%s\":", key);
+	run_ok(b, &out, args);
+	if ((p = strstr(out, pat)) == NULL)
+		fail_msg("no %s in %s", key, out);
+	v = strtoull(p + strlen(pat), NULL, 10);
+	free(out);
+	return (v);
+}
+
+/*
+ * station create --compression, station update (only the options given
+ * change, 0 removes a retention limit), the new info fields, usage errors.
+ */
+static void
+test_cli_station_update_and_compression(void **state)
+{
+	struct broker	*b = *state;
+	char		*in, *path, *out, *err;
+	const char	*info = "--json station info cli.z";
+	size_t		 n = 200, i, len = 0;
+	int		 tries;
+
+	in = malloc(n * 1100);
+	assert_non_null(in);
+	for (i = 0; i < n; i++) {
+		len += (size_t)sprintf(in + len, "{\"id\":%zu,\"note\":\"", i);
+		memset(in + len, 'x', 1000);
+		len += 1000;
+		len += (size_t)sprintf(in + len, "\"}\n");
+	}
+	path = harness_tmpfile(in, len);
+	assert_non_null(path);
+	run_ok(b, &out, "station create cli.z --compression zstd "
+	    "--compression-level 5");
+	free(out);
+	if (cli_run(b, path, &out, &err, "produce cli.z") != 0)
+		fail_msg("produce: %s", err);
+	free(out);
+	free(err);
+	run_ok(b, &out, info);
+	assert_non_null(strstr(out, "\"compression\":\"zstd\""));
+	assert_non_null(strstr(out, "\"compression_level\":5"));
+	assert_non_null(strstr(out, "\"removed\":0"));
+	free(out);
+	assert_true(station_counter(b, info, "bytes") <
+	    station_counter(b, info, "logical_bytes"));
+	run_ok(b, &out, "station info cli.z");
+	assert_non_null(strstr(out, "logical_bytes"));
+	assert_non_null(strstr(out, "compression "));
+	free(out);
+
+	run_ok(b, &out, "station update cli.z --retention-messages 50");
+	assert_string_equal(out, "updated station cli.z\n");
+	free(out);
+	for (tries = 0; tries < 300; tries++) {
+		if (station_counter(b, info, "messages") == 50)
+			break;
+		usleep(50000);
+	}
+	assert_int_equal(station_counter(b, info, "messages"), 50);
+	assert_int_equal(station_counter(b, info, "removed"), n - 50);
+	assert_int_equal(station_counter(b, info, "first_seq"), n - 49);
+
+	/* Only the level changes; 0 removes the limit. */
+	run_ok(b, &out, "--json station update cli.z --compression-level -3 "
+	    "--retention-messages 0");
+	assert_non_null(strstr(out, "\"updated\":[\"retention_messages\","
+	    "\"compression_level\"]"));
+	free(out);
+	run_ok(b, &out, info);
+	assert_non_null(strstr(out, "\"compression\":\"zstd\""));
+	assert_non_null(strstr(out, "\"compression_level\":-3"));
+	assert_non_null(strstr(out, "\"retention_messages\":0"));
+	free(out);
+	if (cli_run(b, path, &out, &err, "produce cli.z") != 0)
+		fail_msg("produce: %s", err);
+	free(out);
+	free(err);
+	assert_int_equal(station_counter(b, info, "messages"), 50 + n);
+
+	assert_int_equal(cli_run(b, NULL, &out, &err, "station update cli.z"),
+	    2);
+	free(out);
+	free(err);
+	assert_int_equal(cli_run(b, NULL, &out, &err, "station create cli.y "
+	    "--compression-level 3"), 2);
+	free(out);
+	free(err);
+	assert_int_equal(cli_run(b, NULL, &out, &err, "station update cli.z "
+	    "--compression-level 20"), 2);
+	free(out);
+	free(err);
+	assert_int_equal(cli_run(b, NULL, &out, &err, "station update "
+	    "nosuch --retention-age 1"), 1);
+	free(out);
+	free(err);
+	free(path);
+	free(in);
+}
+
 int
 main(void)
 {
@@ -238,6 +347,7 @@ main(void)
 		cmocka_unit_test(test_cli_hundred_thousand_lines),
 		cmocka_unit_test(test_cli_consume_json),
 		cmocka_unit_test(test_cli_broker_down),
+		cmocka_unit_test(test_cli_station_update_and_compression),
 	};
 
 	harness_watchdog(600);
