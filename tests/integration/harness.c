@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <setjmp.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -17,6 +19,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cmocka.h>
+
+#include <tupelo/tupelo.h>
 
 #define HARNESS_START_MS	15000
 
@@ -369,4 +375,38 @@ cli_run(struct broker *b, const char *in_path, char **out, char **err,
 	if (status == -1 || !WIFEXITED(status))
 		return (-1);
 	return (WEXITSTATUS(status));
+}
+
+int
+harness_setup(void **state)
+{
+	struct broker	*b;
+
+	if ((b = calloc(1, sizeof *b)) == NULL)
+		return (-1);
+	if (broker_start(b, NULL) != 0) {
+		free(b);
+		return (-1);
+	}
+	*state = b;
+	return (0);
+}
+
+int
+harness_teardown(void **state)
+{
+	broker_stop(*state);
+	free(*state);
+	return (0);
+}
+
+struct tp_conn *
+harness_connect(struct broker *b, const char *name)
+{
+	struct tp_conn	*c = NULL;
+	struct tp_err	 err;
+
+	if (tp_connect(b->url, name, &c, &err) != TP_OK)
+		fail_msg("connect %s: %s", b->url, err.message);
+	return (c);
 }

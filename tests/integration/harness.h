@@ -52,4 +52,11 @@ void	harness_watchdog(unsigned);
 /* Write len bytes to a new temp file; returns its malloc'd path. */
 char	*harness_tmpfile(const void *, size_t);
 
+struct tp_conn;
+/* cmocka group setup and teardown: one broker (no extra options). */
+int	harness_setup(void **);
+int	harness_teardown(void **);
+/* Connect to the broker, failing the test if that fails. */
+struct tp_conn *harness_connect(struct broker *, const char *);
+
 #endif

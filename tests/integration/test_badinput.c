@@ -157,29 +157,6 @@ expect_serving(struct broker *b)
 	tp_close(c);
 }
 
-static int
-setup(void **state)
-{
-	struct broker	*b;
-
-	if ((b = calloc(1, sizeof *b)) == NULL)
-		return (-1);
-	if (broker_start(b, NULL) != 0) {
-		free(b);
-		return (-1);
-	}
-	*state = b;
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	broker_stop(*state);
-	free(*state);
-	return (0);
-}
-
 static void
 test_badinput_garbage(void **state)
 {
@@ -427,5 +404,6 @@ main(void)
 	};
 
 	harness_watchdog(300);
-	return (cmocka_run_group_tests(tests, setup, teardown));
+	return (cmocka_run_group_tests(tests, harness_setup,
+	    harness_teardown));
 }

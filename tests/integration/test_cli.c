@@ -17,29 +17,6 @@
 
 #include "harness.h"
 
-static int
-setup(void **state)
-{
-	struct broker	*b;
-
-	if ((b = calloc(1, sizeof *b)) == NULL)
-		return (-1);
-	if (broker_start(b, NULL) != 0) {
-		free(b);
-		return (-1);
-	}
-	*state = b;
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	broker_stop(*state);
-	free(*state);
-	return (0);
-}
-
 static void
 run_ok(struct broker *b, char **out, const char *args)
 {
@@ -351,5 +328,6 @@ main(void)
 	};
 
 	harness_watchdog(600);
-	return (cmocka_run_group_tests(tests, setup, teardown));
+	return (cmocka_run_group_tests(tests, harness_setup,
+	    harness_teardown));
 }

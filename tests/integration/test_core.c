@@ -22,42 +22,6 @@
 
 #include "harness.h"
 
-static struct tp_conn *
-connect_ok(struct broker *b)
-{
-	struct tp_conn	*c = NULL;
-	struct tp_err	 err;
-	int		 rc;
-
-	rc = tp_connect(b->url, "test_core", &c, &err);
-	if (rc != TP_OK)
-		fail_msg("connect %s: %s", b->url, err.message);
-	return (c);
-}
-
-static int
-setup(void **state)
-{
-	struct broker	*b;
-
-	if ((b = calloc(1, sizeof *b)) == NULL)
-		return (-1);
-	if (broker_start(b, NULL) != 0) {
-		free(b);
-		return (-1);
-	}
-	*state = b;
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	broker_stop(*state);
-	free(*state);
-	return (0);
-}
-
 /* Produce n messages "<prefix>-<i>" in batches of batch. */
 static void
 produce_n(struct tp_conn *c, const char *station, const char *prefix,
@@ -107,7 +71,7 @@ static void
 test_core_station_admin(void **state)
 {
 	struct broker		*b = *state;
-	struct tp_conn		*c = connect_ok(b);
+	struct tp_conn		*c = harness_connect(b, "test_core");
 	struct tp_station_opts	 opts;
 	struct tp_station_info	 info, *list;
 	struct tp_err		 err;
@@ -160,7 +124,7 @@ static void
 test_core_produce_consume(void **state)
 {
 	struct broker		*b = *state;
-	struct tp_conn		*c = connect_ok(b);
+	struct tp_conn		*c = harness_connect(b, "test_core");
 	struct tp_consumer	*cons;
 	struct tp_station_info	 info;
 	struct tp_msg		*m;
@@ -232,7 +196,7 @@ static void
 test_core_read_range(void **state)
 {
 	struct broker	*b = *state;
-	struct tp_conn	*c = connect_ok(b);
+	struct tp_conn	*c = harness_connect(b, "test_core");
 	struct tp_msg	**msgs;
 	struct tp_err	 err;
 	size_t		 n, i;
@@ -290,7 +254,7 @@ test_core_group_resumes_after_restart(void **state)
 
 	if (b->external)
 		skip();
-	c = connect_ok(b);
+	c = harness_connect(b, "test_core");
 	assert_int_equal(tp_station_create(c, "resume", NULL, &err), TP_OK);
 	produce_n(c, "resume", "v", 20, 20);
 	consume_some(c, "resume", "g", 1, 20, 10);
@@ -300,7 +264,7 @@ test_core_group_resumes_after_restart(void **state)
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	assert_int_equal(broker_restart(b), 0);
-	c = connect_ok(b);
+	c = harness_connect(b, "test_core");
 	/* Exactly the other 10. */
 	consume_some(c, "resume", "g", 11, 10, 15);
 	tp_close(c);
@@ -308,7 +272,7 @@ test_core_group_resumes_after_restart(void **state)
 	/* And after a SIGKILL, what was committed still holds. */
 	broker_kill(b, SIGKILL);
 	assert_int_equal(broker_restart(b), 0);
-	c = connect_ok(b);
+	c = harness_connect(b, "test_core");
 	consume_some(c, "resume", "g", 16, 5, 20);
 	tp_close(c);
 }
@@ -317,7 +281,8 @@ static void
 test_core_unacked_go_to_another_member(void **state)
 {
 	struct broker		*b = *state;
-	struct tp_conn		*c1 = connect_ok(b), *c2 = connect_ok(b);
+	struct tp_conn		*c1 = harness_connect(b, "c1");
+	struct tp_conn		*c2 = harness_connect(b, "c2");
 	struct tp_consumer	*a, *z;
 	struct tp_msg		*m;
 	struct tp_err		 err;
@@ -350,7 +315,7 @@ static void
 test_core_groups_are_independent(void **state)
 {
 	struct broker	*b = *state;
-	struct tp_conn	*c = connect_ok(b);
+	struct tp_conn	*c = harness_connect(b, "test_core");
 	struct tp_err	 err;
 
 	assert_int_equal(tp_station_create(c, "fan", NULL, &err), TP_OK);
@@ -364,7 +329,7 @@ static void
 test_core_errors_keep_the_connection(void **state)
 {
 	struct broker		*b = *state;
-	struct tp_conn		*c = connect_ok(b);
+	struct tp_conn		*c = harness_connect(b, "test_core");
 	struct tp_message	 msg;
 	struct tp_err		 err;
 	char			*big;
@@ -417,7 +382,7 @@ static void
 test_core_async_producer(void **state)
 {
 	struct broker		*b = *state;
-	struct tp_conn		*c = connect_ok(b);
+	struct tp_conn		*c = harness_connect(b, "test_core");
 	struct tp_producer	*p;
 	struct tp_message	 msg;
 	struct async_state	 as = { 0, 0, 0, 1 };
@@ -467,7 +432,7 @@ test_core_sigkill_loses_nothing_acked(void **state)
 
 	if (b->external)
 		skip();
-	c = connect_ok(b);
+	c = harness_connect(b, "test_core");
 	assert_int_equal(tp_station_create(c, "kill", NULL, &err), TP_OK);
 	tp_close(c);
 	assert_int_equal(pipe(fds), 0);
@@ -513,7 +478,7 @@ test_core_sigkill_loses_nothing_acked(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 
 	assert_int_equal(broker_restart(b), 0);
-	c = connect_ok(b);
+	c = harness_connect(b, "test_core");
 	for (;;) {
 		assert_int_equal(tp_read(c, "kill", seq + 1, 1000, &msgs, &n,
 		    &err), TP_OK);
@@ -551,7 +516,7 @@ test_core_sigterm_finishes_writes(void **state)
 
 	if (b->external)
 		skip();
-	c = connect_ok(b);
+	c = harness_connect(b, "test_core");
 	assert_int_equal(tp_station_create(c, "term", NULL, &err), TP_OK);
 	assert_int_equal(tp_producer_new(c, "term", NULL, async_cb, &as, &p,
 	    &err), TP_OK);
@@ -568,7 +533,7 @@ test_core_sigterm_finishes_writes(void **state)
 	tp_producer_free(p);
 	assert_int_equal(as.ok + as.failed, 5000);
 	assert_int_equal(broker_restart(b), 0);
-	c = connect_ok(b);
+	c = harness_connect(b, "test_core");
 	assert_int_equal(tp_station_info(c, "term", &info, &err), TP_OK);
 	assert_true(info.messages >= as.ok);
 	assert_int_equal(info.last_seq, info.messages);
@@ -598,7 +563,7 @@ test_core_data_dir_locked(void **state)
 	assert_non_null(strstr(out, "in use"));
 	free(out);
 	/* The first one still serves. */
-	tp_close(connect_ok(b));
+	tp_close(harness_connect(b, "test_core"));
 }
 
 struct client_arg {
@@ -636,7 +601,7 @@ test_core_many_clients(void **state)
 	struct broker		*b = *state;
 	struct client_arg	 args[32];
 	pthread_t		 th[32];
-	struct tp_conn		*c = connect_ok(b);
+	struct tp_conn		*c = harness_connect(b, "test_core");
 	struct tp_consumer	*cons;
 	struct tp_msg		*m;
 	struct tp_err		 err;
@@ -698,5 +663,6 @@ main(void)
 	};
 
 	harness_watchdog(600);
-	return (cmocka_run_group_tests(tests, setup, teardown));
+	return (cmocka_run_group_tests(tests, harness_setup,
+	    harness_teardown));
 }

@@ -24,40 +24,6 @@
 
 #include "harness.h"
 
-static struct tp_conn *
-connect_ok(struct broker *b)
-{
-	struct tp_conn	*c = NULL;
-	struct tp_err	 err;
-
-	if (tp_connect(b->url, "test_delivery", &c, &err) != TP_OK)
-		fail_msg("connect %s: %s", b->url, err.message);
-	return (c);
-}
-
-static int
-setup(void **state)
-{
-	struct broker	*b;
-
-	if ((b = calloc(1, sizeof *b)) == NULL)
-		return (-1);
-	if (broker_start(b, NULL) != 0) {
-		free(b);
-		return (-1);
-	}
-	*state = b;
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	broker_stop(*state);
-	free(*state);
-	return (0);
-}
-
 static int64_t
 now_ms(void)
 {
@@ -108,7 +74,8 @@ static void
 test_delivery_members_share_groups_see_all(void **state)
 {
 	struct broker		*b = *state;
-	struct tp_conn		*c1 = connect_ok(b), *c2 = connect_ok(b);
+	struct tp_conn		*c1 = harness_connect(b, "c1");
+	struct tp_conn		*c2 = harness_connect(b, "c2");
 	struct tp_consumer	*a, *z, *other;
 	struct tp_msg		*m;
 	struct tp_err		 err;
@@ -178,7 +145,7 @@ static void
 test_delivery_ack_wait_max_deliveries_dls_replay(void **state)
 {
 	struct broker		*b = *state;
-	struct tp_conn		*c = connect_ok(b);
+	struct tp_conn		*c = harness_connect(b, "test_delivery");
 	struct tp_group_opts	 g;
 	struct tp_consumer	*cons;
 	struct tp_station_info	 info;
@@ -255,7 +222,7 @@ static void
 test_delivery_nack_delay_and_term(void **state)
 {
 	struct broker		*b = *state;
-	struct tp_conn		*c = connect_ok(b);
+	struct tp_conn		*c = harness_connect(b, "test_delivery");
 	struct tp_consumer	*cons;
 	struct tp_msg		*m, **msgs;
 	struct tp_err		 err;
@@ -322,7 +289,7 @@ static void
 test_delivery_start_positions(void **state)
 {
 	struct broker		*b = *state;
-	struct tp_conn		*c = connect_ok(b);
+	struct tp_conn		*c = harness_connect(b, "test_delivery");
 	struct tp_group_opts	 g;
 	struct tp_group_info	*list;
 	struct tp_msg		*m;
@@ -386,7 +353,7 @@ static void
 test_delivery_idempotent_produce(void **state)
 {
 	struct broker		*b = *state;
-	struct tp_conn		*c = connect_ok(b);
+	struct tp_conn		*c = harness_connect(b, "test_delivery");
 	struct tp_station_opts	 opts;
 	struct tp_station_info	 info;
 	struct tp_message	 msg[3];
@@ -424,7 +391,7 @@ test_delivery_idempotent_produce(void **state)
 		tp_close(c);
 		broker_kill(b, SIGKILL);
 		assert_int_equal(broker_restart(b), 0);
-		c = connect_ok(b);
+		c = harness_connect(b, "test_delivery");
 		assert_int_equal(tp_produce(c, "idem", &msg[1], 1, &first,
 		    &last, &err), TP_OK);
 		assert_int_equal(first, 2);
@@ -462,7 +429,7 @@ test_delivery_counts_survive_restart(void **state)
 
 	if (b->external)
 		skip();
-	c = connect_ok(b);
+	c = harness_connect(b, "test_delivery");
 	assert_int_equal(tp_station_create(c, "cnt", NULL, &err), TP_OK);
 	produce_n(c, "cnt", 3);
 	memset(&g, 0, sizeof g);
@@ -485,7 +452,7 @@ test_delivery_counts_survive_restart(void **state)
 	tp_close(c);
 	broker_kill(b, SIGTERM);
 	assert_int_equal(broker_restart(b), 0);
-	c = connect_ok(b);
+	c = harness_connect(b, "test_delivery");
 	cons = consumer(c, "cnt", "g", NULL, 10);
 	assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
 	assert_int_equal(tp_msg_seq(m), 2);
@@ -521,7 +488,7 @@ test_delivery_sigkill_mid_consume(void **state)
 
 	if (b->external)
 		skip();
-	c = connect_ok(b);
+	c = harness_connect(b, "test_delivery");
 	assert_int_equal(tp_station_create(c, "crash", NULL, &err), TP_OK);
 	produce_n(c, "crash", 20000);
 	tp_close(c);
@@ -569,7 +536,7 @@ test_delivery_sigkill_mid_consume(void **state)
 	assert_true(committed >= 3000);
 
 	assert_int_equal(broker_restart(b), 0);
-	c = connect_ok(b);
+	c = harness_connect(b, "test_delivery");
 	cons = consumer(c, "crash", "g", NULL, 1000);
 	seen = calloc(20001, 1);
 	assert_non_null(seen);
@@ -605,5 +572,6 @@ main(void)
 	};
 
 	harness_watchdog(600);
-	return (cmocka_run_group_tests(tests, setup, teardown));
+	return (cmocka_run_group_tests(tests, harness_setup,
+	    harness_teardown));
 }

@@ -20,40 +20,6 @@
 
 #include "harness.h"
 
-static struct tp_conn *
-connect_ok(struct broker *b)
-{
-	struct tp_conn	*c = NULL;
-	struct tp_err	 err;
-
-	if (tp_connect(b->url, "test_retention", &c, &err) != TP_OK)
-		fail_msg("connect %s: %s", b->url, err.message);
-	return (c);
-}
-
-static int
-setup(void **state)
-{
-	struct broker	*b;
-
-	if ((b = calloc(1, sizeof *b)) == NULL)
-		return (-1);
-	if (broker_start(b, NULL) != 0) {
-		free(b);
-		return (-1);
-	}
-	*state = b;
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	broker_stop(*state);
-	free(*state);
-	return (0);
-}
-
 static void
 produce_n(struct tp_conn *c, const char *station, size_t n, size_t len)
 {
@@ -103,7 +69,7 @@ static void
 test_retention_messages_keeps_newest(void **state)
 {
 	struct broker		*b = *state;
-	struct tp_conn		*c = connect_ok(b);
+	struct tp_conn		*c = harness_connect(b, "test_retention");
 	struct tp_station_opts	 opts;
 	struct tp_station_info	 info;
 	struct tp_group_info	 gi;
@@ -150,7 +116,7 @@ static void
 test_retention_age(void **state)
 {
 	struct broker		*b = *state;
-	struct tp_conn		*c = connect_ok(b);
+	struct tp_conn		*c = harness_connect(b, "test_retention");
 	struct tp_station_opts	 opts;
 	struct tp_station_info	 info;
 	struct tp_err		 err;
@@ -195,7 +161,7 @@ static void
 test_retention_ack_based(void **state)
 {
 	struct broker		*b = *state;
-	struct tp_conn		*c = connect_ok(b);
+	struct tp_conn		*c = harness_connect(b, "test_retention");
 	struct tp_station_opts	 opts;
 	struct tp_station_info	 info;
 	struct tp_err		 err;
@@ -225,7 +191,7 @@ static void
 test_retention_update_live(void **state)
 {
 	struct broker		*b = *state;
-	struct tp_conn		*c = connect_ok(b);
+	struct tp_conn		*c = harness_connect(b, "test_retention");
 	struct tp_station_opts	 opts;
 	struct tp_station_info	 info;
 	struct tp_err		 err;
@@ -259,7 +225,7 @@ static void
 test_retention_compression_transparent(void **state)
 {
 	struct broker		*b = *state;
-	struct tp_conn		*c = connect_ok(b);
+	struct tp_conn		*c = harness_connect(b, "test_retention");
 	struct tp_station_opts	 opts;
 	struct tp_station_info	 info, plain;
 	struct tp_msg		**msgs;
@@ -303,5 +269,6 @@ main(void)
 	};
 
 	harness_watchdog(300);
-	return (cmocka_run_group_tests(tests, setup, teardown));
+	return (cmocka_run_group_tests(tests, harness_setup,
+	    harness_teardown));
 }
