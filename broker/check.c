@@ -616,7 +616,7 @@ static int
 check_meta_cb(struct check *c, const char *key, size_t len, const MDB_val *v)
 {
 	static const char *const	 known[] = {
-	    "station/", "stats/", "writer/"
+	    "station/", "stats/", "writer/", "dict/"
 	};
 	char				 shown[CHECK_SHOWN_MAX];
 	char				 what[CHECK_WHAT_MAX];

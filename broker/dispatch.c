@@ -5,6 +5,7 @@
 #include "broker/dispatch.h"
 
 #include "broker/config.h"
+#include "broker/compress.h"
 #include "broker/conn.h"
 #include "broker/browse.h"
 #include "broker/dls.h"
@@ -140,6 +141,9 @@ dispatch_frame(struct conn *c, const Tupelo__Frame *f)
 		break;
 	case TUPELO__FRAME__BODY_GROUP_LIST:
 		gstate_request_list(c, f->id, f->group_list);
+		break;
+	case TUPELO__FRAME__BODY_DICT_GET:
+		compress_request_dict(c, f->id, f->dict_get);
 		break;
 	case TUPELO__FRAME__BODY_DLS_REPLAY:
 		dls_replay(c, f->id, f->dls_replay);

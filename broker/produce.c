@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/compress.h"
 #include "broker/conn.h"
 #include "broker/dedup.h"
 #include "broker/log.h"
@@ -24,11 +25,6 @@
 #include "storage/slog.h"
 #include "storage/store.h"
 #include "storage/writer.h"
-
-#include <zstd.h>
-
-#define PRODUCE_COMPRESS_MIN	64	/* smaller payloads stay raw */
-#define PRODUCE_COMPRESS_LEVEL	3	/* zstd's default */
 
 struct produce_op {
 	struct station	*st;		/* referenced */
@@ -237,59 +233,6 @@ produce_records(struct station *st, uint8_t *buf, uint32_t *lens, size_t n,
 	return (code);
 }
 
-/*
- * Compress the payloads of a zstd station (payloads under
- * PRODUCE_COMPRESS_MIN bytes, and those that do not shrink, stay as
- * they are). Fills pls[i]; compressed data is malloc'd.
- */
-static int
-produce_compress(struct station *st, const Tupelo__Produce *p,
-    struct record_payload *pls)
-{
-	static ZSTD_CCtx		*cctx;
-	const Tupelo__StationConfig	*cfg = station_settings(st);
-	const Tupelo__Message		*m;
-	size_t				 i, bound, len;
-	void				*buf;
-
-	if (cctx == NULL && (cctx = ZSTD_createCCtx()) == NULL)
-		return (TP_ENOMEM);
-	for (i = 0; i < p->n_messages; i++) {
-		m = p->messages[i];
-		pls[i].data = m->payload.data;
-		pls[i].len = m->payload.len;
-		pls[i].codec = RECORD_CODEC_NONE;
-		if (m->payload.len < PRODUCE_COMPRESS_MIN)
-			continue;
-		bound = ZSTD_compressBound(m->payload.len);
-		if ((buf = malloc(bound)) == NULL)
-			return (TP_ENOMEM);
-		len = ZSTD_compressCCtx(cctx, buf, bound, m->payload.data,
-		    m->payload.len, cfg->compression_level != 0 ?
-		    cfg->compression_level : PRODUCE_COMPRESS_LEVEL);
-		if (ZSTD_isError(len) || len >= m->payload.len) {
-			free(buf);
-			continue;
-		}
-		pls[i].data = buf;
-		pls[i].len = len;
-		pls[i].codec = RECORD_CODEC_ZSTD;
-	}
-	return (TP_OK);
-}
-
-static void
-produce_compress_free(struct record_payload *pls, size_t n)
-{
-	size_t	i;
-
-	for (i = 0; pls != NULL && i < n; i++) {
-		if (pls[i].codec != RECORD_CODEC_NONE)
-			free((void *)pls[i].data);
-	}
-	free(pls);
-}
-
 /* Check sizes, find duplicates, assign seqs; TP_OK or a refusal. */
 static int
 produce_prepare(struct produce_op *op, const Tupelo__Produce *p,
@@ -368,7 +311,7 @@ produce_request(struct conn *c, uint64_t id, const Tupelo__Produce *p)
 	now = station_now(st);
 	if (station_settings(st)->compression == RECORD_CODEC_ZSTD &&
 	    ((pls = calloc(p->n_messages, sizeof *pls)) == NULL ||
-	    produce_compress(st, p, pls) != TP_OK)) {
+	    compress_payloads(st, p, pls) != TP_OK)) {
 		error_set(&err, TP_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -397,10 +340,10 @@ produce_request(struct conn *c, uint64_t id, const Tupelo__Produce *p)
 		goto fail;
 	}
 	conn_inflight(c, (long)op->bytes);
-	produce_compress_free(pls, p->n_messages);
+	compress_payloads_free(pls, p->n_messages);
 	return;
 fail:
-	produce_compress_free(pls, p->n_messages);
+	compress_payloads_free(pls, p->n_messages);
 	if (op != NULL && op->st != NULL)
 		produce_op_free(op);
 	else if (op != NULL) {

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "broker/config.h"
+#include "broker/compress.h"
 #include "broker/conn.h"
 #include "broker/dedup.h"
 #include "broker/group.h"
@@ -51,6 +52,7 @@ struct station {
 	size_t			 appending;	/* appends at the writer */
 	struct station		*dls;		/* borrowed: its DLS, or NULL */
 	struct dedup		*dedup;		/* owned, NULL for a DLS */
+	struct compress		*zc;		/* owned: zstd state */
 	struct group		**groups;	/* owned array and groups */
 	size_t			 ngroups;
 	size_t			 groups_cap;
@@ -178,6 +180,8 @@ station_new(const Tupelo__StationConfig *cfg, MDB_dbi dbi, uint64_t last)
 	st->is_dls = station_name_is_dls(st->name);
 	if (!st->is_dls && dedup_new(&st->dedup) != TP_OK)
 		goto fail;
+	if (compress_new(&st->zc) != TP_OK)
+		goto fail;
 	st->dbi = dbi;
 	st->next_seq = last + 1;
 	st->committed = last;
@@ -186,6 +190,7 @@ station_new(const Tupelo__StationConfig *cfg, MDB_dbi dbi, uint64_t last)
 fail:
 	if (st->cfg != NULL)
 		tupelo__station_config__free_unpacked(st->cfg, NULL);
+	dedup_free(st->dedup);
 	free(st);
 	return (NULL);
 }
@@ -207,6 +212,7 @@ station_unref(struct station *st)
 		group_free(st->groups[i]);
 	free(st->groups);
 	dedup_free(st->dedup);
+	compress_free(st->zc);
 	tupelo__station_config__free_unpacked(st->cfg, NULL);
 	free(st);
 }
@@ -265,6 +271,12 @@ struct station *
 station_dls(struct station *st)
 {
 	return (st->dls);
+}
+
+struct compress *
+station_compress(struct station *st)
+{
+	return (st->zc);
 }
 
 struct dedup *
@@ -564,6 +576,18 @@ station_load_cb(void *arg, const Tupelo__StationConfig *cfg)
 	sl->st = st;
 	if ((rc = station_load_tail(sl->txn, st)) != 0)
 		goto fail;
+	if (stats.dict_id != 0) {
+		MDB_val	d;
+
+		rc = meta_dict_get(sl->txn, store_meta(station_st),
+		    stats.dict_id, &d);
+		if (rc != 0 || compress_set_dict(st->zc, stats.dict_id,
+		    d.mv_data, d.mv_size) != TP_OK) {
+			if (rc == 0)
+				rc = ENOMEM;
+			goto fail;
+		}
+	}
 	rc = meta_group_load(sl->txn, store_meta(station_st), cfg->name,
 	    station_load_group_cb, sl);
 	if (rc != 0)

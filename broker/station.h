@@ -47,6 +47,8 @@ struct writer *station_writer(struct station *);
 int	station_deleted(struct station *);
 /* Its dead-letter station; NULL for a dead-letter station. */
 struct station *station_dls(struct station *);
+/* Its zstd state (broker/compress). */
+struct compress *station_compress(struct station *);
 /* Its message id window (NULL for a DLS) and the window's length. */
 struct dedup *station_dedup(struct station *);
 int64_t	 station_dedup_window_ns(struct station *);

@@ -27,6 +27,8 @@
 #include <unistd.h>
 
 #include "client/dial.h"
+
+#include <zstd.h>
 #include "proto/compat.h"
 #include "proto/error.h"
 #include "proto/frame.h"
@@ -73,6 +75,15 @@ struct tp_conn {
 
 	TAILQ_HEAD(, conn_req)	 reqs;		/* owned, oldest first */
 	LIST_HEAD(, conn_sub)	 subs;		/* owned */
+	LIST_HEAD(, conn_dict)	 dicts;		/* owned, fetched once */
+	ZSTD_DCtx		*dctx;		/* owned, for dictionaries */
+};
+
+/* A zstd dictionary the broker sent. */
+struct conn_dict {
+	uint32_t		 id;
+	ZSTD_DDict		*ddict;		/* owned */
+	LIST_ENTRY(conn_dict)	 entry;
 };
 
 /* What conn_request waits for. */
@@ -675,6 +686,7 @@ tp_close(struct tp_conn *conn)
 {
 	struct tp_err	 why;
 	struct conn_sub	*sub;
+	struct conn_dict *d;
 
 	if (conn == NULL)
 		return;
@@ -684,6 +696,12 @@ tp_close(struct tp_conn *conn)
 		LIST_REMOVE(sub, entry);
 		free(sub);
 	}
+	while ((d = LIST_FIRST(&conn->dicts)) != NULL) {
+		LIST_REMOVE(d, entry);
+		ZSTD_freeDDict(d->ddict);
+		free(d);
+	}
+	ZSTD_freeDCtx(conn->dctx);
 	if (conn->fd != -1)
 		close(conn->fd);
 	free(conn->rbuf);
@@ -701,4 +719,50 @@ const char *
 tp_server(struct tp_conn *conn)
 {
 	return (conn->server);
+}
+
+int
+conn_decompress(struct tp_conn *conn, uint32_t id, void *dst, size_t len,
+    const void *src, size_t srclen, size_t *n, struct tp_err *err)
+{
+	Tupelo__Frame		 f = TUPELO__FRAME__INIT, *reply = NULL;
+	Tupelo__DictGet		 dg = TUPELO__DICT_GET__INIT;
+	struct conn_dict	*d;
+	int			 code;
+
+	LIST_FOREACH(d, &conn->dicts, entry) {
+		if (d->id == id)
+			break;
+	}
+	if (d == NULL) {
+		dg.id = id;
+		f.body_case = TUPELO__FRAME__BODY_DICT_GET;
+		f.dict_get = &dg;
+		if ((code = conn_request(conn, &f, &reply, err)) != TP_OK)
+			return (code);
+		if (reply->body_case != TUPELO__FRAME__BODY_DICT_REPLY) {
+			code = conn_unexpected(reply, err);
+			frame_free(reply);
+			return (code);
+		}
+		if ((d = calloc(1, sizeof *d)) == NULL ||
+		    (d->ddict = ZSTD_createDDict(reply->dict_reply->dict.data,
+		    reply->dict_reply->dict.len)) == NULL) {
+			free(d);
+			frame_free(reply);
+			return (error_set(err, TP_ENOMEM, "no memory for a "
+			    "zstd dictionary"));
+		}
+		frame_free(reply);
+		d->id = id;
+		LIST_INSERT_HEAD(&conn->dicts, d, entry);
+	}
+	if (conn->dctx == NULL && (conn->dctx = ZSTD_createDCtx()) == NULL)
+		return (error_set(err, TP_ENOMEM, "no memory for zstd"));
+	*n = ZSTD_decompress_usingDDict(conn->dctx, dst, len, src, srclen,
+	    d->ddict);
+	if (ZSTD_isError(*n))
+		return (error_set(err, TP_EPROTO, "zstd: %s",
+		    ZSTD_getErrorName(*n)));
+	return (TP_OK);
 }

@@ -57,6 +57,13 @@ const char	*conn_url(struct tp_conn *);
 /* The broker's frame limit and default message limit, from HelloOk. */
 uint32_t	 conn_max_frame(struct tp_conn *);
 uint32_t	 conn_max_message(struct tp_conn *);
+/*
+ * Decompress a zstd frame made with dictionary id (fetched from the
+ * broker on first use, then cached) into dst (len bytes); *n gets the
+ * size. Not while a frame is being dispatched.
+ */
+int		 conn_decompress(struct tp_conn *, uint32_t, void *, size_t,
+		     const void *, size_t, size_t *, struct tp_err *);
 /* Monotonic clock in ms. */
 int64_t		 conn_now_ms(void);
 /* Deadline (ms) for a timeout (-1: none), and the ms left until one. */

@@ -214,7 +214,8 @@ tp_consume(struct tp_consumer *c, int timeout_ms, struct tp_msg **out,
 		if ((b = TAILQ_FIRST(&c->queue)) != NULL) {
 			d = b->f->deliver;
 			if (b->next < d->n_records)
-				return (msg_from_record(d->records[b->next++],
+				return (msg_from_record(c->conn,
+				    d->records[b->next++],
 				    out, err));
 			TAILQ_REMOVE(&c->queue, b, entry);
 			frame_free(b->f);

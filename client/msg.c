@@ -67,12 +67,13 @@ msg_payload_size(const Tupelo__Record *r, size_t *size, struct tp_err *err)
 }
 
 int
-msg_from_record(const Tupelo__Record *r, struct tp_msg **out,
-    struct tp_err *err)
+msg_from_record(struct tp_conn *conn, const Tupelo__Record *r,
+    struct tp_msg **out, struct tp_err *err)
 {
 	struct tp_msg	*m;
 	size_t		 i, size, plen = 0, n;
 	char		*p;
+	unsigned int	 dict;
 	int		 code;
 
 	*out = NULL;
@@ -110,7 +111,24 @@ msg_from_record(const Tupelo__Record *r, struct tp_msg **out,
 		if (plen != 0)
 			memcpy(p, r->payload.data, plen);
 	} else {
-		n = ZSTD_decompress(p, plen, r->payload.data, r->payload.len);
+		dict = ZSTD_getDictID_fromFrame(r->payload.data,
+		    r->payload.len);
+		if (dict != 0 && conn == NULL) {
+			free(m);
+			return (error_set(err, TP_EPROTO, "message %llu needs "
+			    "zstd dictionary %u", (unsigned long long)r->seq,
+			    dict));
+		}
+		if (dict != 0) {
+			code = conn_decompress(conn, dict, p, plen,
+			    r->payload.data, r->payload.len, &n, err);
+			if (code != TP_OK) {
+				free(m);
+				return (code);
+			}
+		} else
+			n = ZSTD_decompress(p, plen, r->payload.data,
+			    r->payload.len);
 		if (ZSTD_isError(n) || n != plen) {
 			free(m);
 			return (error_set(err, TP_EPROTO, "message %llu: zstd: "
@@ -237,7 +255,7 @@ tp_read(struct tp_conn *conn, const char *station, uint64_t from_seq,
 		goto out;
 	}
 	for (i = 0; i < rr->n_records; i++) {
-		code = msg_from_record(rr->records[i], &msgs[i], err);
+		code = msg_from_record(conn, rr->records[i], &msgs[i], err);
 		if (code != TP_OK)
 			goto out;
 	}

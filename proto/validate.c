@@ -133,6 +133,7 @@ validate_request(const Tupelo__Frame *f, struct tp_err *err)
 		return (error_set(err, TP_EPROTO, "request id 0 is reserved"));
 	switch (f->body_case) {
 	case TUPELO__FRAME__BODY_HELLO:
+	case TUPELO__FRAME__BODY_DICT_GET:
 	case TUPELO__FRAME__BODY_STATION_LIST:
 	case TUPELO__FRAME__BODY_UNSUBSCRIBE:
 		return (TP_OK);

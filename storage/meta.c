@@ -185,6 +185,7 @@ meta_stats_get(MDB_txn *txn, MDB_dbi dbi, const char *name,
 	out->bytes = s->bytes;
 	out->removed = s->removed;
 	out->logical_bytes = s->logical_bytes;
+	out->dict_id = s->dict_id;
 	tupelo__station_stats__free_unpacked(s, NULL);
 	return (0);
 }
@@ -248,4 +249,31 @@ meta_group_load(MDB_txn *txn, MDB_dbi dbi, const char *station,
 
 	snprintf(prefix, sizeof prefix, "group/%s/", station);
 	return (meta_scan(txn, dbi, prefix, meta_group_load_cb, &mc));
+}
+
+int
+meta_dict_put(MDB_txn *txn, MDB_dbi dbi, uint32_t id, const void *data,
+    size_t len)
+{
+	char	key[META_KEY_MAX];
+	MDB_val	k, v;
+
+	snprintf(key, sizeof key, "dict/%08x", id);
+	k.mv_data = key;
+	k.mv_size = strlen(key);
+	v.mv_data = (void *)data;
+	v.mv_size = len;
+	return (mdb_put(txn, dbi, &k, &v, 0));
+}
+
+int
+meta_dict_get(MDB_txn *txn, MDB_dbi dbi, uint32_t id, MDB_val *out)
+{
+	char	key[META_KEY_MAX];
+	MDB_val	k;
+
+	snprintf(key, sizeof key, "dict/%08x", id);
+	k.mv_data = key;
+	k.mv_size = strlen(key);
+	return (mdb_get(txn, dbi, &k, out));
 }

@@ -1,7 +1,8 @@
 /*
  * The metadata database: station configs ("station/<name>"), station
  * counters ("stats/<name>") and consumer group positions
- * ("group/<station>/<group>"), each a protobuf message from tupelo.proto.
+ * ("group/<station>/<group>"), each a protobuf message from tupelo.proto,
+ * and zstd dictionaries ("dict/<id>", raw bytes).
  * Functions return an LMDB code (0, MDB_*, or an errno value).
  */
 #ifndef TP_STORAGE_META_H
@@ -31,6 +32,9 @@ int	meta_stats_put(MDB_txn *, MDB_dbi, const char *,
 int	meta_group_put(MDB_txn *, MDB_dbi, const char *, const char *,
 	    const Tupelo__GroupState *);
 int	meta_group_del(MDB_txn *, MDB_dbi, const char *, const char *);
+/* zstd dictionaries by id ("dict/<id>"), never removed. */
+int	meta_dict_put(MDB_txn *, MDB_dbi, uint32_t, const void *, size_t);
+int	meta_dict_get(MDB_txn *, MDB_dbi, uint32_t, MDB_val *);
 /* Visit the groups of one station. */
 int	meta_group_load(MDB_txn *, MDB_dbi, const char *, meta_group_cb,
 	    void *);

@@ -257,6 +257,86 @@ test_retention_compression_transparent(void **state)
 	tp_close(c);
 }
 
+/* Small JSON-like payloads, different enough to need a dictionary. */
+static void
+produce_orders(struct tp_conn *c, const char *station, size_t from,
+    size_t n)
+{
+	struct tp_message	msgs[100];
+	char			bufs[100][256];
+	struct tp_err		err;
+	size_t			i, j;
+
+	memset(msgs, 0, sizeof msgs);
+	for (i = 0; i < n; i += 100) {
+		for (j = 0; j < 100; j++) {
+			snprintf(bufs[j], sizeof bufs[j], "{\"order_id\": %zu, "
+			    "\"customer\": \"c-%zu\", \"status\": \"%s\", "
+			    "\"items\": [{\"sku\": \"SKU-%zu\", "
+			    "\"qty\": %zu}], "
+			    "\"total\": %zu.%02zu, \"currency\": \"EUR\"}",
+			    from + i + j, (from + i + j) * 7 % 1000,
+			    (i + j) % 3 ? "shipped" : "pending",
+			    (from + i + j) * 13 % 500, j % 5 + 1,
+			    (from + i + j) % 300, j);
+			msgs[j].payload = bufs[j];
+			msgs[j].len = strlen(bufs[j]);
+		}
+		if (tp_produce(c, station, msgs, 100, NULL, NULL, &err) !=
+		    TP_OK)
+			fail_msg("produce: %s", err.message);
+	}
+}
+
+static void
+test_retention_compression_dictionary(void **state)
+{
+	struct broker		*b = *state;
+	struct tp_conn		*c = harness_connect(b, "dict"), *cold;
+	struct tp_station_opts	 opts;
+	struct tp_station_info	 before, after;
+	struct tp_msg		**msgs;
+	struct tp_err		 err;
+	const char		*p;
+	char			 want[64];
+	size_t			 n, len, i;
+	int			 tries;
+
+	memset(&opts, 0, sizeof opts);
+	opts.compression = TP_COMPRESSION_ZSTD;
+	assert_int_equal(tp_station_create(c, "dict", &opts, &err), TP_OK);
+	/* Enough samples to train on. */
+	produce_orders(c, "dict", 0, 3000);
+	for (tries = 0; tries < 100; tries++) {
+		if (b->external || broker_log_has(b, "dictionary trained"))
+			break;
+		usleep(50000);
+	}
+	assert_int_equal(tp_station_info(c, "dict", &before, &err), TP_OK);
+	produce_orders(c, "dict", 3000, 3000);
+	assert_int_equal(tp_station_info(c, "dict", &after, &err), TP_OK);
+	print_message("dictionary: %llu logical bytes stored in %llu\n",
+	    (unsigned long long)(after.logical_bytes - before.logical_bytes),
+	    (unsigned long long)(after.bytes - before.bytes));
+	/* With the dictionary, at least twice smaller than the text. */
+	assert_true((after.bytes - before.bytes) * 2 <
+	    after.logical_bytes - before.logical_bytes);
+	/* A new connection fetches the dictionary it needs. */
+	cold = harness_connect(b, "cold");
+	assert_int_equal(tp_read(cold, "dict", 5990, 11, &msgs, &n, &err),
+	    TP_OK);
+	assert_int_equal(n, 11);
+	for (i = 0; i < n; i++) {
+		p = tp_msg_payload(msgs[i], &len);
+		snprintf(want, sizeof want, "{\"order_id\": %zu,", 5989 + i);
+		assert_memory_equal(p, want, strlen(want));
+		tp_msg_free(msgs[i]);
+	}
+	free(msgs);
+	tp_close(cold);
+	tp_close(c);
+}
+
 int
 main(void)
 {
@@ -266,6 +346,7 @@ main(void)
 		cmocka_unit_test(test_retention_ack_based),
 		cmocka_unit_test(test_retention_update_live),
 		cmocka_unit_test(test_retention_compression_transparent),
+		cmocka_unit_test(test_retention_compression_dictionary),
 	};
 
 	harness_watchdog(300);

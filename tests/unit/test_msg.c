@@ -30,7 +30,7 @@ msg_ok(const Tupelo__Record *r)
 	int		 code;
 
 	memset(&err, 0, sizeof err);
-	code = msg_from_record(r, &m, &err);
+	code = msg_from_record(NULL, r, &m, &err);
 	if (code != TP_OK)
 		fail_msg("msg_from_record: %s (%s)", error_name(code),
 		    err.message);
@@ -46,14 +46,14 @@ msg_bad(const Tupelo__Record *r, int want)
 	struct tp_err	 err;
 
 	memset(&err, 0, sizeof err);
-	assert_int_equal(msg_from_record(r, &m, &err), want);
+	assert_int_equal(msg_from_record(NULL, r, &m, &err), want);
 	assert_null(m);
 	assert_int_equal(err.code, want);
 	assert_true(strlen(err.message) > 0);
 
 	/* err may be NULL. */
 	m = (struct tp_msg *)&m;
-	assert_int_equal(msg_from_record(r, &m, NULL), want);
+	assert_int_equal(msg_from_record(NULL, r, &m, NULL), want);
 	assert_null(m);
 }
 
@@ -493,7 +493,7 @@ test_msg_unknown_codec(void **state)
 	/* The message names the record. */
 	memset(&err, 0, sizeof err);
 	r.codec = 2;
-	assert_int_equal(msg_from_record(&r, &m, &err), TP_EPROTO);
+	assert_int_equal(msg_from_record(NULL, &r, &m, &err), TP_EPROTO);
 	assert_non_null(strstr(err.message, "77"));
 }
 
