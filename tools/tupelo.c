@@ -11,12 +11,16 @@
 
 #include "tools/cmd.h"
 
+/* From cmd_bench.c, which has no header of its own. */
+extern const struct cmd_entry cmd_bench_entries[];
+
 static const struct cmd_entry *const tupelo_tables[] = {
 	cmd_station_entries,
 	cmd_produce_entries,
 	cmd_consume_entries,
 	cmd_group_entries,
 	cmd_dls_entries,
+	cmd_bench_entries,
 };
 static char	tupelo_name[] = "tupelo";	/* argv[0] for getopt */
 
