@@ -69,7 +69,7 @@ dls_send(struct station *st, const char *group, const uint64_t *seqs,
 	uint8_t			 key[8], *buf = NULL, *p = NULL;
 	uint32_t		*lens = NULL;
 	char			 seqtxt[24], dtxt[16];
-	size_t			 i, m = 0, bytes = 0, extra;
+	size_t			 i, j, m = 0, bytes = 0, extra;
 	int64_t			 now;
 	int			 rc, code;
 
@@ -102,7 +102,7 @@ dls_send(struct station *st, const char *group, const uint64_t *seqs,
 			snprintf(dtxt, sizeof dtxt, "%u", deliveries[i]);
 			extra = wire_varint_field_size(DLS_F_TIME,
 			    (uint64_t)now);
-			for (size_t j = 0; j < DLS_HEADERS; j++)
+			for (j = 0; j < DLS_HEADERS; j++)
 				extra += dls_header_size(&h[j]);
 			if (buf == NULL) {
 				bytes += v.mv_size + extra;
@@ -111,7 +111,7 @@ dls_send(struct station *st, const char *group, const uint64_t *seqs,
 			}
 			memcpy(p, v.mv_data, v.mv_size);
 			p += v.mv_size;
-			for (size_t j = 0; j < DLS_HEADERS; j++)
+			for (j = 0; j < DLS_HEADERS; j++)
 				p = dls_header_put(p, &h[j]);
 			p += wire_varint_field_put(p, DLS_F_TIME,
 			    (uint64_t)now);
