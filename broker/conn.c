@@ -553,6 +553,12 @@ conn_sub_remove(struct conn *c, struct sub *s)
 	}
 }
 
+size_t
+conn_nsubs(struct conn *c)
+{
+	return (c->nsubs);
+}
+
 struct sub *
 conn_sub_find(struct conn *c, uint64_t id)
 {

@@ -69,5 +69,6 @@ void	conn_send_records(struct conn *, uint64_t, uint32_t, uint64_t,
 int	conn_sub_add(struct conn *, struct sub *);
 void	conn_sub_remove(struct conn *, struct sub *);
 struct sub *conn_sub_find(struct conn *, uint64_t);
+size_t	conn_nsubs(struct conn *);
 
 #endif

@@ -187,6 +187,7 @@ dls_replay_done(void *arg, int code)
 	Tupelo__DlsReplayReply	 r = TUPELO__DLS_REPLAY_REPLY__INIT;
 
 	station_append_done(op->to, op->first, op->n, code);
+	station_set_busy(op->dls, STATION_BUSY_REPLAY, 0);
 	if (code == TP_OK) {
 		if (op->n != 0) {
 			r.first_seq = op->first;
@@ -317,6 +318,12 @@ dls_replay(struct conn *c, uint64_t id, const Tupelo__DlsReplay *req)
 		    "dead-letter station", req->station);
 		goto fail;
 	}
+	/* Two replays reading the same letters would both move them. */
+	if (station_busy(station_dls(st), STATION_BUSY_REPLAY)) {
+		error_set(&err, TP_EBUSY, "a replay of %s is running: try "
+		    "again", req->station);
+		goto fail;
+	}
 	to = req->to != NULL && *req->to != '\0' ? station_find(req->to) : st;
 	if (to == NULL) {
 		error_set(&err, TP_ENOSTATION, "no station named %s", req->to);
@@ -381,6 +388,7 @@ dls_replay(struct conn *c, uint64_t id, const Tupelo__DlsReplay *req)
 		error_set(&err, code, NULL);
 		goto fail;
 	}
+	station_set_busy(op->dls, STATION_BUSY_REPLAY, 1);
 	free(want);
 	return;
 fail:

@@ -38,6 +38,7 @@
 #define GROUP_FRAME_BYTES	(1024 * 1024)	/* soft bytes per Deliver */
 #define GROUP_MAX_UNACKED	100000		/* cap on asked credit */
 #define GROUP_DEAD_MAX		1024		/* dead letters per batch */
+#define GROUP_SUBS_PER_CONN	256		/* subscriptions a conn has */
 
 static struct event_base	*group_base;
 static uint64_t			 group_next_sub = 1;
@@ -346,6 +347,7 @@ group_dead_done(void *arg, int code, uint64_t first)
 	struct group		*g = gd->g;
 	struct pend		*p;
 	size_t			 i;
+	int			 wcode;
 
 	for (i = 0; i < gd->n && !g->freed; i++) {
 		if ((p = group_win_find(g, gd->seqs[i])) == NULL ||
@@ -366,9 +368,13 @@ group_dead_done(void *arg, int code, uint64_t first)
 			    "letters: %s", g->name, station_name(g->st), gd->n,
 			    tp_strerror(code));
 		group_advance(g);
-		if (gd->conn != NULL && gstate_waiter_add(g, gd->conn,
-		    gd->id) != TP_OK)
-			conn_send_error(gd->conn, gd->id, TP_ENOMEM, NULL);
+		/* Term is confirmed once its dead letters are stored. */
+		if (gd->conn != NULL && code != TP_OK)
+			conn_send_error(gd->conn, gd->id, code, "cannot store "
+			    "the dead letters; they will be delivered again");
+		else if (gd->conn != NULL && (wcode = gstate_waiter_add(g,
+		    gd->conn, gd->id)) != TP_OK)
+			conn_send_error(gd->conn, gd->id, wcode, NULL);
 		g->dirty = 1;
 		group_arm(g);
 		group_pump(g);
@@ -710,6 +716,11 @@ group_subscribe(struct conn *c, uint64_t id, struct station *st,
 		}
 		g->dirty = 1;
 	}
+	if (conn_nsubs(c) >= GROUP_SUBS_PER_CONN) {
+		error_set(&err, TP_EBUSY, "at most %d subscriptions on one "
+		    "connection", GROUP_SUBS_PER_CONN);
+		goto fail;
+	}
 	if ((s = calloc(1, sizeof *s)) == NULL ||
 	    conn_sub_add(c, s) != TP_OK) {
 		free(s);
@@ -765,6 +776,7 @@ group_ack(struct conn *c, uint64_t id, const Tupelo__Ack *ack)
 	struct group	*g;
 	struct pend	*p;
 	size_t		 i;
+	int		 code;
 
 	if ((s = group_sub_get(c, id, ack->sub)) == NULL)
 		return;
@@ -777,8 +789,8 @@ group_ack(struct conn *c, uint64_t id, const Tupelo__Ack *ack)
 	}
 	group_advance(g);
 	g->dirty = 1;
-	if (gstate_waiter_add(g, c, id) != TP_OK)
-		conn_send_error(c, id, TP_ENOMEM, NULL);
+	if ((code = gstate_waiter_add(g, c, id)) != TP_OK)
+		conn_send_error(c, id, code, NULL);
 	group_pump(g);
 }
 
@@ -852,7 +864,11 @@ group_term(struct conn *c, uint64_t id, const Tupelo__Term *t)
 			break;
 	}
 	if (gd == NULL) {
-		conn_send_ok(c, id);
+		/* Nothing to terminate, or no memory to do it. */
+		if (i < t->n_seqs)
+			conn_send_error(c, id, TP_ENOMEM, NULL);
+		else
+			conn_send_ok(c, id);
 		return;
 	}
 	/* Confirmed once the dead letters and the position are stored. */

@@ -26,6 +26,9 @@
 #include "storage/store.h"
 #include "storage/writer.h"
 
+#define GSTATE_GROUPS_MAX	1024	/* groups on one station */
+#define GSTATE_WAITERS_MAX	65536	/* acks waiting for one save */
+
 /* A snapshot of the state on its way to storage, or a deletion. */
 struct gstate_op {
 	struct group		*g;		/* referenced */
@@ -50,6 +53,8 @@ gstate_waiter_add(struct group *g, struct conn *c, uint64_t id)
 		conn_send_ok(c, id);
 		return (TP_OK);
 	}
+	if (g->nwaiters >= GSTATE_WAITERS_MAX)
+		return (TP_EBUSY);
 	if (g->nwaiters == g->waiters_cap) {
 		cap = g->waiters_cap != 0 ? g->waiters_cap * 2 : 8;
 		if ((w = reallocarray(g->waiters, cap, sizeof *w)) == NULL)
@@ -170,7 +175,9 @@ gstate_snapshot(struct group *g, struct gstate_op *op)
 		s->counted_seqs[s->n_counted_seqs++] = g->counted[i];
 		s->counts[s->n_counts++] = g->counts[i];
 	}
-	memcpy(op->cfg.backoff_ms, g->backoff, g->nbackoff * sizeof(uint32_t));
+	if (g->nbackoff != 0)
+		memcpy(op->cfg.backoff_ms, g->backoff,
+		    g->nbackoff * sizeof(uint32_t));
 	op->cfg.n_backoff_ms = g->nbackoff;
 	s->config = &op->cfg;
 	s->ack_floor = g->floor;
@@ -265,7 +272,8 @@ gstate_parse_time(const char *s, int64_t *out)
 
 	if (isdigit((unsigned char)*s) && strchr(s, '-') == NULL) {
 		secs = strtod(s, &end);
-		if (*end != '\0' || secs < 0 || secs > 1e11)
+		/* Up to 2262, where ns since the epoch leave an int64. */
+		if (*end != '\0' || secs < 0 || secs > 9.2e9)
 			return (-1);
 		*out = (int64_t)(secs * 1e9);
 		return (0);
@@ -281,8 +289,11 @@ gstate_parse_time(const char *s, int64_t *out)
 	}
 	if (*p == 'Z' || *p == 'z')
 		p++;
-	else if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &h,
-	    &m) == 2) {
+	else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) &&
+	    isdigit((unsigned char)p[2]) && p[3] == ':' &&
+	    isdigit((unsigned char)p[4]) && isdigit((unsigned char)p[5])) {
+		h = (p[1] - '0') * 10 + (p[2] - '0');
+		m = (p[4] - '0') * 10 + (p[5] - '0');
 		off = (int64_t)(h * 3600 + m * 60) * (*p == '+' ? 1 : -1);
 		p += 6;
 	} else
@@ -351,6 +362,9 @@ gstate_create(struct station *st, const char *name, const char *start,
 	int		 code;
 
 	*out = NULL;
+	if (station_ngroups(st) >= GSTATE_GROUPS_MAX)
+		return (error_set(err, TP_EBUSY, "station %s has %d groups, "
+		    "the most it may", station_name(st), GSTATE_GROUPS_MAX));
 	if ((code = gstate_start_seq(st, start, &seq, err)) != TP_OK)
 		return (code);
 	if ((g = group_new(st, name, ephemeral)) == NULL)
@@ -409,6 +423,7 @@ gstate_request_create(struct conn *c, uint64_t id,
 	struct group	*g;
 	struct tp_err	 err;
 	char		 msg[256];
+	int		 code;
 
 	if ((st = gstate_station(c, id, req->station)) == NULL)
 		return;
@@ -423,8 +438,8 @@ gstate_request_create(struct conn *c, uint64_t id,
 		conn_send_error(c, id, err.code, err.message);
 		return;
 	}
-	if (gstate_waiter_add(g, c, id) != TP_OK)
-		conn_send_error(c, id, TP_ENOMEM, NULL);
+	if ((code = gstate_waiter_add(g, c, id)) != TP_OK)
+		conn_send_error(c, id, code, NULL);
 }
 
 void

@@ -174,10 +174,15 @@ main(int argc, char **argv)
 
 	event_base_dispatch(main_base);
 
+	/*
+	 * Connections first: closing them may still queue group saves.
+	 * The writer then finishes everything and runs the completions
+	 * while stations and groups exist; only then are they freed.
+	 */
 	listener_stop();
 	retention_stop();
-	writer_close(main_writer);
 	conn_close_all();
+	writer_close(main_writer);
 	station_stop();
 	store_close(store);
 	event_free(ev_notify);

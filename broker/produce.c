@@ -159,11 +159,33 @@ produce_reply(struct produce_op *op)
 	conn_send(op->conn, &f);
 }
 
+/*
+ * A duplicate points at an earlier append that may have been still in
+ * flight when it came; if that append failed, the duplicate was not
+ * stored either and must not be acknowledged as such.
+ */
+static int
+produce_dups_stored(struct produce_op *op)
+{
+	size_t	i;
+
+	for (i = 0; op->seqs != NULL && i < op->nmsgs; i++) {
+		if (op->seqs[i] < op->first &&
+		    station_seq_failed(op->st, op->seqs[i]))
+			return (0);
+	}
+	return (1);
+}
+
 static void
 produce_done(void *arg, int code)
 {
 	struct produce_op	*op = arg;
+	int			 reply = code;
 
+	/* What this op appended stands; the answer may still be no. */
+	if (code == TP_OK && op->dups != 0 && !produce_dups_stored(op))
+		reply = TP_EBUSY;
 	station_append_done(op->st, op->first, op->n, code);
 	if (code != TP_OK) {
 		produce_forget(op);
@@ -174,12 +196,14 @@ produce_done(void *arg, int code)
 		op->done(op->arg, code, op->first);
 	if (op->conn != NULL) {
 		conn_inflight(op->conn, -(long)op->bytes);
-		if (code == TP_OK)
+		if (reply == TP_OK)
 			produce_reply(op);
 		else
-			conn_send_error(op->conn, op->id, code,
-			    code == TP_ENOSPC ? "storage full: message not "
-			    "stored" : NULL);
+			conn_send_error(op->conn, op->id, reply,
+			    reply == TP_ENOSPC ? "storage full: message not "
+			    "stored" : reply == TP_EBUSY ? "an earlier message "
+			    "with the same id failed to store: send again" :
+			    NULL);
 	}
 	produce_op_free(op);
 }

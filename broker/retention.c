@@ -156,11 +156,12 @@ retention_check(struct station *st)
 	op->st = st;
 	op->max_messages = cfg->retention_messages;
 	op->max_bytes = cfg->retention_bytes;
-	if (cfg->retention_age_s != 0) {
-		clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	/* An age older than the epoch removes nothing by age. */
+	if (cfg->retention_age_s != 0 &&
+	    cfg->retention_age_s < (uint64_t)ts.tv_sec)
 		op->before_ns = ((int64_t)ts.tv_sec -
 		    (int64_t)cfg->retention_age_s) * 1000000000 + ts.tv_nsec;
-	}
 	if (cfg->retention_ack)
 		op->acked_upto = retention_acked(st);
 	if (op->max_messages == 0 && op->max_bytes == 0 &&

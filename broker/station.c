@@ -37,6 +37,8 @@
 #include "storage/writer.h"
 
 #define STATION_DLS_AGE_S	(3 * 24 * 3600)	/* dead letters kept */
+#define STATION_AGE_MAX		(100ULL * 365 * 24 * 3600) /* retention age */
+#define STATION_DEDUP_MAX	(7 * 24 * 3600)	/* dedup window, s */
 
 struct station {
 	char			 name[TP_NAME_MAX + 1];
@@ -49,7 +51,10 @@ struct station {
 	int			 refs;		/* registry + pending ops */
 	int			 is_dls;	/* a dead-letter station */
 	int			 trimming;	/* a retention op is queued */
+	int			 busy;		/* STATION_BUSY_* in flight */
 	size_t			 appending;	/* appends at the writer */
+	uint64_t		 failed_from;	/* lowest failed seq while
+						   appending, or UINT64_MAX */
 	struct station		*dls;		/* borrowed: its DLS, or NULL */
 	struct dedup		*dedup;		/* owned, NULL for a DLS */
 	struct compress		*zc;		/* owned: zstd state */
@@ -185,6 +190,7 @@ station_new(const Tupelo__StationConfig *cfg, MDB_dbi dbi, uint64_t last)
 	st->dbi = dbi;
 	st->next_seq = last + 1;
 	st->committed = last;
+	st->failed_from = UINT64_MAX;
 	st->refs = 1;
 	return (st);
 fail:
@@ -346,12 +352,22 @@ station_append_done(struct station *st, uint64_t first, size_t n, int code)
 {
 	if (code == TP_OK && n != 0)
 		station_committed_to(st, first + n - 1);
+	if (code != TP_OK && n != 0 && first < st->failed_from)
+		st->failed_from = first;
 	/*
 	 * Once nothing is in flight, numbers given to appends that failed
 	 * are free again: nothing was stored under them.
 	 */
-	if (--st->appending == 0)
+	if (--st->appending == 0) {
 		st->next_seq = st->committed + 1;
+		st->failed_from = UINT64_MAX;
+	}
+}
+
+int
+station_seq_failed(struct station *st, uint64_t seq)
+{
+	return (seq >= st->failed_from);
 }
 
 void
@@ -366,6 +382,21 @@ station_committed_to(struct station *st, uint64_t last)
 		group_wake(st->groups[i]);
 	if (st->cfg->retention_messages != 0 || st->cfg->retention_bytes != 0)
 		retention_check(st);
+}
+
+int
+station_busy(struct station *st, int what)
+{
+	return ((st->busy & what) != 0);
+}
+
+void
+station_set_busy(struct station *st, int what, int on)
+{
+	if (on)
+		st->busy |= what;
+	else
+		st->busy &= ~what;
 }
 
 int
@@ -721,6 +752,13 @@ station_check_config(const Tupelo__StationConfig *cfg, struct tp_err *err)
 		return (error_set(err, TP_EINVAL, "max message size at most "
 		    "%llu (the broker's max-message-size)",
 		    (unsigned long long)station_cfg->max_message_size));
+	if (cfg->retention_age_s > STATION_AGE_MAX)
+		return (error_set(err, TP_EINVAL, "retention age at most %llu "
+		    "seconds (100 years); 0 keeps messages of any age",
+		    (unsigned long long)STATION_AGE_MAX));
+	if (cfg->dedup_window_s > STATION_DEDUP_MAX)
+		return (error_set(err, TP_EINVAL, "dedup window at most %d "
+		    "seconds (7 days)", STATION_DEDUP_MAX));
 	if (cfg->compression > 1)
 		return (error_set(err, TP_EINVAL, "compression is 0 (none) or "
 		    "1 (zstd)"));
@@ -879,21 +917,34 @@ fail:
 	conn_send_error(c, id, err.code, err.message);
 }
 
+/*
+ * Drop a station's log and metadata. mdb_drop() closes the handle even if
+ * the transaction is later aborted, and apply may run again (after map
+ * growth), so the log is looked up by name on every run.
+ */
+static int
+station_drop(MDB_txn *txn, const char *name)
+{
+	MDB_dbi	dbi;
+	int	rc;
+
+	rc = slog_open(txn, name, 0, &dbi);
+	if (rc == 0)
+		rc = slog_drop(txn, dbi);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return (rc);
+	return (meta_station_del(txn, store_meta(station_st), name));
+}
+
 static int
 station_delete_apply(MDB_txn *txn, void *arg)
 {
 	struct station_op	*op = arg;
-	MDB_dbi			 meta = store_meta(station_st);
 	int			 rc;
 
-	if ((rc = slog_drop(txn, op->st->dbi)) != 0 ||
-	    (rc = meta_station_del(txn, meta, op->st->name)) != 0)
+	if ((rc = station_drop(txn, op->st->name)) != 0)
 		return (rc);
-	if (op->dls == NULL)
-		return (0);
-	if ((rc = slog_drop(txn, op->dls->dbi)) != 0)
-		return (rc);
-	return (meta_station_del(txn, meta, op->dls->name));
+	return (op->dls != NULL ? station_drop(txn, op->dls->name) : 0);
 }
 
 static void
@@ -977,6 +1028,7 @@ station_update_done(void *arg, int code)
 	struct station_op	*op = arg;
 	struct station		*st = op->st;
 
+	station_set_busy(st, STATION_BUSY_UPDATE, 0);
 	if (code == TP_OK && !st->deleted) {
 		tupelo__station_config__free_unpacked(st->cfg, NULL);
 		st->cfg = op->cfg;
@@ -1042,6 +1094,12 @@ station_update(struct conn *c, uint64_t id, const Tupelo__StationUpdate *req)
 		    req->config->name);
 		goto fail;
 	}
+	/* Each update starts from the last; one at a time. */
+	if (station_busy(st, STATION_BUSY_UPDATE)) {
+		error_set(&err, TP_EBUSY, "station %s is being updated: try "
+		    "again", st->name);
+		goto fail;
+	}
 	if ((op = calloc(1, sizeof *op)) == NULL ||
 	    (op->cfg = station_cfg_copy(st->cfg)) == NULL) {
 		free(op);
@@ -1056,7 +1114,8 @@ station_update(struct conn *c, uint64_t id, const Tupelo__StationUpdate *req)
 	}
 	op->st = st;
 	station_hold(st);
-	station_submit(&station_update_op, op, c, id);
+	if (station_submit(&station_update_op, op, c, id) == TP_OK)
+		station_set_busy(st, STATION_BUSY_UPDATE, 1);
 	return;
 fail:
 	conn_send_error(c, id, err.code, err.message);

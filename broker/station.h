@@ -64,6 +64,9 @@ uint64_t station_reserve(struct station *, size_t);
 /* An append reserved with station_reserve() is over: code TP_OK once
    durable (published to groups), or failed. */
 void	station_append_done(struct station *, uint64_t, size_t, int);
+/* Might seq belong to an append that failed (while appends are in
+   flight)? Conservative: it may say yes for a stored one. */
+int	station_seq_failed(struct station *, uint64_t);
 /* Highest seq whose batch is durable: what groups may deliver. */
 uint64_t station_committed(struct station *);
 /* A batch up to last is durable: publish it and wake the groups. */
@@ -83,6 +86,11 @@ void	station_create(struct conn *, uint64_t, const Tupelo__StationConfig *);
 void	station_delete(struct conn *, uint64_t, const char *);
 void	station_purge(struct conn *, uint64_t, const char *);
 void	station_update(struct conn *, uint64_t, const Tupelo__StationUpdate *);
+/* Operations that run one at a time per station. */
+#define STATION_BUSY_UPDATE	0x1	/* a settings update */
+#define STATION_BUSY_REPLAY	0x2	/* a replay out of this DLS */
+int	station_busy(struct station *, int);
+void	station_set_busy(struct station *, int, int);
 /* A retention operation is queued (one at a time per station). */
 int	station_trimming(struct station *);
 void	station_set_trimming(struct station *, int);

@@ -540,6 +540,53 @@ test_core_sigterm_finishes_writes(void **state)
 	tp_close(c);
 }
 
+/*
+ * Regression: at shutdown a closing member's messages went back to the
+ * group and were redelivered, queueing a save on the writer already
+ * freed. SIGTERM with a member holding messages must exit cleanly.
+ */
+static void
+test_core_sigterm_with_members_holding(void **state)
+{
+	struct broker		*b = *state;
+	struct tp_conn		*c1, *c2;
+	struct tp_consumer	*a, *z;
+	struct tp_consumer_opts	 o;
+	struct tp_msg		*m;
+	struct tp_err		 err;
+	int			 i, status;
+
+	if (b->external)
+		skip();
+	c1 = harness_connect(b, "a");
+	c2 = harness_connect(b, "z");
+	assert_int_equal(tp_station_create(c1, "hold", NULL, &err), TP_OK);
+	produce_n(c1, "hold", "h", 20, 20);
+	memset(&o, 0, sizeof o);
+	o.max_unacked = 10;
+	assert_int_equal(tp_consumer_new(c1, "hold", "g", &o, &a, &err),
+	    TP_OK);
+	assert_int_equal(tp_consumer_new(c2, "hold", "g", &o, &z, &err),
+	    TP_OK);
+	for (i = 0; i < 10; i++) {
+		assert_int_equal(tp_consume(a, 10000, &m, &err), TP_OK);
+		tp_msg_free(m);
+	}
+	while (tp_consume(z, 300, &m, &err) == TP_OK) {
+		tp_ack(z, m, &err);
+		tp_msg_free(m);
+	}
+	assert_int_equal(tp_consumer_commit(z, 10000, &err), TP_OK);
+	status = broker_kill(b, SIGTERM);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	tp_consumer_free(a);
+	tp_consumer_free(z);
+	tp_close(c1);
+	tp_close(c2);
+	assert_int_equal(broker_restart(b), 0);
+}
+
 /* A second broker on the same data directory refuses to start. */
 static void
 test_core_data_dir_locked(void **state)
@@ -658,6 +705,7 @@ main(void)
 		cmocka_unit_test(test_core_async_producer),
 		cmocka_unit_test(test_core_sigkill_loses_nothing_acked),
 		cmocka_unit_test(test_core_sigterm_finishes_writes),
+		cmocka_unit_test(test_core_sigterm_with_members_holding),
 		cmocka_unit_test(test_core_data_dir_locked),
 		cmocka_unit_test(test_core_many_clients),
 	};

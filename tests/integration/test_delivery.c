@@ -321,6 +321,13 @@ test_delivery_start_positions(void **state)
 	g.start = "sometime";
 	assert_int_equal(tp_group_create(c, "pos", "bad", &g, &err),
 	    TP_EINVAL);
+	/* Regression: a short zone offset was read past its end. */
+	g.start = "time:2020-01-01T00:00:00+1:2";
+	assert_int_equal(tp_group_create(c, "pos", "bad", &g, &err),
+	    TP_EINVAL);
+	g.start = "time:1e11";
+	assert_int_equal(tp_group_create(c, "pos", "bad", &g, &err),
+	    TP_EINVAL);
 	/* A group made before its consumers holds its position. */
 	g.start = "new";
 	assert_int_equal(tp_group_create(c, "pos", "later", &g, &err), TP_OK);

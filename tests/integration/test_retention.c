@@ -215,6 +215,16 @@ test_retention_update_live(void **state)
 	assert_int_equal(tp_station_info(c, "live", &info, &err), TP_OK);
 	assert_int_equal(info.opts.retention_messages, 100);
 	assert_int_equal(info.opts.retention_bytes, 1 << 20);
+	/* Regression: a huge age wrapped around and emptied the station. */
+	opts.retention_age_s = UINT64_MAX;
+	assert_int_equal(tp_station_update(c, "live", &opts,
+	    TP_SET_RETENTION_AGE, &err), TP_EINVAL);
+	opts.retention_age_s = 3000000000ULL;
+	assert_int_equal(tp_station_update(c, "live", &opts,
+	    TP_SET_RETENTION_AGE, &err), TP_OK);
+	sleep(2);
+	assert_int_equal(tp_station_info(c, "live", &info, &err), TP_OK);
+	assert_int_equal(info.messages, 100);
 	/* Dead-letter stations keep three days by default. */
 	assert_int_equal(tp_station_info(c, "live.dls", &info, &err), TP_OK);
 	assert_int_equal(info.opts.retention_age_s, 3 * 24 * 3600);

@@ -443,10 +443,90 @@ test_storage_full_tmpfs(void **state)
 	broker_kill(b, SIGKILL);
 }
 
+struct dup_outcome {
+	int		code[2];
+	uint64_t	seq[2];
+};
+
+static void
+dup_cb(void *arg, int code, uint64_t seq, void *opaque)
+{
+	struct dup_outcome	*o = arg;
+	int			 i = (int)(uintptr_t)opaque;
+
+	o->code[i] = code;
+	o->seq[i] = seq;
+}
+
+/*
+ * Regression: a message repeating the id of one still in flight was
+ * acknowledged with that one's seq even when it then failed to store;
+ * the seq was then reused for another message.
+ */
+static void
+test_storage_full_dup_of_failed_append(void **state)
+{
+	struct broker		*b = *state;
+	struct tp_conn		*c = harness_connect(b, "dup");
+	struct tp_producer	*p;
+	struct tp_producer_opts	 po;
+	struct tp_message	 m;
+	struct dup_outcome	 o = { { -1, -1 }, { 0, 0 } };
+	struct tp_msg		**msgs;
+	struct tp_err		 err;
+	static char		 big[512 * 1024];
+	uint64_t		 seq;
+	size_t			 n;
+
+	assert_int_equal(tp_station_create(c, "dup", NULL, &err), TP_OK);
+	memset(big, 'x', sizeof big);
+	memset(&m, 0, sizeof m);
+	m.payload = big;
+	m.len = sizeof big;
+	while (tp_produce(c, "dup", &m, 1, NULL, NULL, &err) == TP_OK)
+		;
+	assert_int_equal(err.code, TP_ENOSPC);
+	/* A (too big, id X) and B (small, id X) in flight together. */
+	memset(&po, 0, sizeof po);
+	po.batch_size = 1;
+	assert_int_equal(tp_producer_new(c, "dup", &po, dup_cb, &o, &p, &err),
+	    TP_OK);
+	m.msg_id = "X";
+	assert_int_equal(tp_producer_send(p, &m, (void *)0), TP_OK);
+	m.payload = "small";
+	m.len = 5;
+	assert_int_equal(tp_producer_send(p, &m, (void *)1), TP_OK);
+	tp_producer_flush(p, 10000);
+	tp_producer_free(p);
+	assert_int_equal(o.code[0], TP_ENOSPC);
+	/* B was stored under its own seq, or refused: never A's. */
+	if (o.code[1] == TP_OK) {
+		assert_int_not_equal(o.seq[1], 0);
+		assert_int_equal(tp_read(c, "dup", o.seq[1], 1, &msgs, &n,
+		    &err), TP_OK);
+		assert_int_equal(n, 1);
+		assert_int_equal(tp_msg_seq(msgs[0]), o.seq[1]);
+		assert_string_equal(tp_msg_id(msgs[0]), "X");
+		tp_msg_free(msgs[0]);
+		free(msgs);
+	}
+	/* And a later message gets a seq of its own. */
+	m.msg_id = NULL;
+	m.payload = "C";
+	m.len = 1;
+	if (tp_produce(c, "dup", &m, 1, &seq, NULL, &err) == TP_OK &&
+	    o.code[1] == TP_OK)
+		assert_int_not_equal(seq, o.seq[1]);
+	tp_close(c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_storage_full_dup_of_failed_append, setup_capped,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_storage_full_cap,
 		    setup_capped, teardown),
 		cmocka_unit_test_setup_teardown(test_storage_full_tmpfs,
