@@ -182,7 +182,10 @@ main(int argc, char **argv)
 	listener_stop();
 	retention_stop();
 	conn_close_all();
+	event_del(ev_notify);
 	writer_close(main_writer);
+	/* Run the deferred frees of the closed connections. */
+	event_base_loop(main_base, EVLOOP_NONBLOCK);
 	station_stop();
 	store_close(store);
 	event_free(ev_notify);

@@ -269,8 +269,13 @@ void
 broker_stop(struct broker *b)
 {
 	char	cmd[512];
+	size_t	i;
 	int	r;
 
+	for (i = 0; i < sizeof harness_live / sizeof harness_live[0]; i++) {
+		if (harness_live[i] == b)
+			harness_live[i] = NULL;
+	}
 	if (b->external)
 		return;
 	broker_kill(b, SIGTERM);

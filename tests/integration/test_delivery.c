@@ -487,7 +487,7 @@ test_delivery_sigkill_mid_consume(void **state)
 	struct tp_consumer	*cons;
 	struct tp_msg		*m;
 	struct tp_err		 err;
-	uint64_t		 committed = 0, acked = 0, v[2];
+	uint64_t		 committed = 0, acked = 0, v[2] = { 0, 0 };
 	unsigned char		*seen;
 	size_t			 i;
 	pid_t			 pid;
