@@ -106,8 +106,10 @@ main(int argc, char **argv)
 	struct tp_err		 err;
 	int			 r;
 
-	if ((r = config_load(&cfg, argc, argv)) != 0)
+	if ((r = config_load(&cfg, argc, argv)) != 0) {
+		config_free(&cfg);
 		return (r == 1 ? 0 : 2);
+	}
 	if (cfg.check_dir != NULL) {
 		r = check_run(cfg.check_dir, stdout);
 		config_free(&cfg);
