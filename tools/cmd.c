@@ -5,6 +5,7 @@
 #include "tools/cmd.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,4 +256,20 @@ cmd_getopt_reset(void)
 	optind = 1;
 	optreset = 1;
 #endif
+}
+
+int
+cmd_common_options(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	static const struct option	opts[] = {
+		CMD_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 }
+	};
+	int				ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "hu:", opts, NULL)) != -1) {
+		if ((rc = cmd_option(ctx, ch)) != CMD_CONTINUE)
+			return (rc);
+	}
+	return (CMD_CONTINUE);
 }

@@ -83,6 +83,8 @@ int	cmd_error(const char *, ...) __attribute__((format(printf, 1, 2)));
 int	cmd_fail(const struct tp_err *);
 /* Handle -h, -u, --json and unknown options; CMD_CONTINUE or a status. */
 int	cmd_option(struct cmd_ctx *, int);
+/* Parse only the common options; the operands stay at argv[optind]. */
+int	cmd_common_options(struct cmd_ctx *, int, char **);
 /*
  * Parse option what's whole decimal value in [min, max]: CMD_CONTINUE,
  * or CMD_USAGE after saying why.

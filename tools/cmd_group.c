@@ -140,23 +140,6 @@ cmd_group_option(struct cmd_ctx *ctx, int ch, struct cmd_group *g)
 	return (rc);
 }
 
-/* Parse only the common options; the operands stay at argv[optind]. */
-static int
-group_options(struct cmd_ctx *ctx, int argc, char **argv)
-{
-	static const struct option	opts[] = {
-		CMD_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 }
-	};
-	int				ch, rc;
-
-	while ((ch = getopt_long(argc, argv, "hu:", opts, NULL)) != -1) {
-		if ((rc = cmd_option(ctx, ch)) != CMD_CONTINUE)
-			return (rc);
-	}
-	return (CMD_CONTINUE);
-}
-
 /* The fields of a group's JSON object, without the closing brace. */
 static void
 group_json(const struct tp_group_info *gi)
@@ -196,7 +179,7 @@ group_ls(struct cmd_ctx *ctx, int argc, char **argv)
 	size_t				 i, j, n = 0;
 	int				 rc;
 
-	if ((rc = group_options(ctx, argc, argv)) != CMD_CONTINUE)
+	if ((rc = cmd_common_options(ctx, argc, argv)) != CMD_CONTINUE)
 		return (rc);
 	if (argc - optind != 1)
 		return (cmd_usage(ctx, NULL));
@@ -276,7 +259,7 @@ group_info(struct cmd_ctx *ctx, int argc, char **argv)
 	size_t			  i, n = 0;
 	int			  rc;
 
-	if ((rc = group_options(ctx, argc, argv)) != CMD_CONTINUE)
+	if ((rc = cmd_common_options(ctx, argc, argv)) != CMD_CONTINUE)
 		return (rc);
 	if (argc - optind != 2)
 		return (cmd_usage(ctx, NULL));
@@ -373,7 +356,7 @@ group_rm(struct cmd_ctx *ctx, int argc, char **argv)
 	struct tp_err	 err;
 	int		 rc;
 
-	if ((rc = group_options(ctx, argc, argv)) != CMD_CONTINUE)
+	if ((rc = cmd_common_options(ctx, argc, argv)) != CMD_CONTINUE)
 		return (rc);
 	if (argc - optind != 2)
 		return (cmd_usage(ctx, NULL));

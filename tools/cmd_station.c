@@ -235,23 +235,6 @@ station_check_level(const struct cmd_ctx *ctx, const struct station_args *sa)
 	return (CMD_CONTINUE);
 }
 
-/* Parse only the common options; the operands stay at argv[optind]. */
-static int
-station_options(struct cmd_ctx *ctx, int argc, char **argv)
-{
-	static const struct option	opts[] = {
-		CMD_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 }
-	};
-	int				ch, rc;
-
-	while ((ch = getopt_long(argc, argv, "hu:", opts, NULL)) != -1) {
-		if ((rc = cmd_option(ctx, ch)) != CMD_CONTINUE)
-			return (rc);
-	}
-	return (CMD_CONTINUE);
-}
-
 static void
 station_json(const struct tp_station_info *si)
 {
@@ -421,7 +404,7 @@ station_ls(struct cmd_ctx *ctx, int argc, char **argv)
 	size_t				 i, n = 0;
 	int				 rc;
 
-	if ((rc = station_options(ctx, argc, argv)) != CMD_CONTINUE)
+	if ((rc = cmd_common_options(ctx, argc, argv)) != CMD_CONTINUE)
 		return (rc);
 	if (optind != argc)
 		return (cmd_usage(ctx, NULL));
@@ -486,7 +469,7 @@ station_info(struct cmd_ctx *ctx, int argc, char **argv)
 	char			 created[OUTPUT_TIME_MAX];
 	int			 rc;
 
-	if ((rc = station_options(ctx, argc, argv)) != CMD_CONTINUE)
+	if ((rc = cmd_common_options(ctx, argc, argv)) != CMD_CONTINUE)
 		return (rc);
 	if (argc - optind != 1)
 		return (cmd_usage(ctx, NULL));
@@ -548,7 +531,7 @@ station_rm(struct cmd_ctx *ctx, int argc, char **argv)
 	struct tp_err	 err;
 	int		 rc;
 
-	if ((rc = station_options(ctx, argc, argv)) != CMD_CONTINUE)
+	if ((rc = cmd_common_options(ctx, argc, argv)) != CMD_CONTINUE)
 		return (rc);
 	if (argc - optind != 1)
 		return (cmd_usage(ctx, NULL));
