@@ -808,8 +808,9 @@ group_nack(struct conn *c, uint64_t id, const Tupelo__Nack *nack)
 		return;
 	g = s->g;
 	for (i = 0; i < nack->n_seqs; i++) {
+		/* Only what this member holds. */
 		if ((p = group_win_find(g, nack->seqs[i])) == NULL ||
-		    p->state != PEND_DELIVERED)
+		    p->state != PEND_DELIVERED || p->sub != s)
 			continue;
 		if (group_spent(g, p->deliveries) &&
 		    group_dead_add(g, &gd, p))
@@ -838,7 +839,7 @@ group_in_progress(struct conn *c, uint64_t id, const Tupelo__InProgress *ip)
 		return;
 	for (i = 0; i < ip->n_seqs; i++) {
 		if ((p = group_win_find(s->g, ip->seqs[i])) != NULL &&
-		    p->state == PEND_DELIVERED)
+		    p->state == PEND_DELIVERED && p->sub == s)
 			p->at_ms = now + group_wait_ms(s->g, p->deliveries);
 	}
 	conn_send_ok(c, id);
@@ -858,7 +859,7 @@ group_term(struct conn *c, uint64_t id, const Tupelo__Term *t)
 	g = s->g;
 	for (i = 0; i < t->n_seqs; i++) {
 		if ((p = group_win_find(g, t->seqs[i])) == NULL ||
-		    (p->state != PEND_DELIVERED && p->state != PEND_WAITING))
+		    p->state != PEND_DELIVERED || p->sub != s)
 			continue;
 		if (!group_dead_add(g, &gd, p))
 			break;
