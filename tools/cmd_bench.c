@@ -1,9 +1,12 @@
 /*
- * tupelo bench produce|consume: load generators that measure a broker.
- * produce runs N worker threads, each producing on a connection of its
- * own with a bounded number of messages in flight, and reports the
+ * tupelo bench produce|consume|latency: load generators that measure a
+ * broker. produce runs N worker threads, each producing on a connection
+ * of its own with a bounded number of messages in flight, and reports the
  * throughput and the ack latency of every message; consume drains a
- * station through a consumer group and reports its rate.
+ * station through a consumer group and reports its rate; latency is in
+ * bench_latency.c. With --result LABEL each prints the one RESULT line of
+ * the peer benchmarks (NATS, Redis) instead, so its runs land in their
+ * tables.
  *
  * Threads: the main thread connects, starts the workers together, joins
  * them and reports. With a window above 1, a worker's acks come on its
@@ -18,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tools/bench.h"
 #include "tools/cmd.h"
 
 #define BENCH_COUNT		100000	/* messages, all producers */
@@ -27,28 +31,17 @@
 #define BENCH_PRODUCERS_MAX	1024
 #define BENCH_WINDOW_MAX	10000	/* the largest batch */
 #define BENCH_SIZE_MAX		(64 * 1024 * 1024)
-#define BENCH_POOL		64	/* distinct payloads, used in turn */
-#define BENCH_POOL_BYTES	(16 * 1024 * 1024)	/* at most */
 #define BENCH_IDLE_MS		2000	/* consume: stop when idle */
 #define BENCH_UNACKED		1000	/* consume: deliveries in flight */
 #define BENCH_COMMIT_MS		30000	/* consume: wait for acks */
-
-/*
- * Latency histogram in microseconds: exact below 2^BENCH_SUB_BITS, then
- * 2^(BENCH_SUB_BITS - 1) buckets per power of two, so a percentile is
- * off by at most 1/2^BENCH_SUB_BITS of its value.
- */
-#define BENCH_SUB_BITS		8
-#define BENCH_SUB		(1 << BENCH_SUB_BITS)
-#define BENCH_HALF		(BENCH_SUB / 2)
-#define BENCH_BUCKETS		(BENCH_SUB + (64 - BENCH_SUB_BITS) * BENCH_HALF)
 
 static int	bench_produce(struct cmd_ctx *, int, char **);
 static int	bench_consume(struct cmd_ctx *, int, char **);
 
 const struct cmd_entry cmd_bench_entries[] = {
 	{ "bench", "produce", "STATION [--producers N] [--count N] "
-	    "[--size BYTES] [--window N] [--duration SECONDS] [--create]",
+	    "[--size BYTES] [--window N] [--duration SECONDS] [--create] "
+	    "[--result LABEL]",
 	    "Produce --count messages (default 100000, split among the\n"
 	    "producers) of --size bytes (default 128) to STATION from\n"
 	    "--producers threads (default 1), each on a connection of its\n"
@@ -67,22 +60,49 @@ const struct cmd_entry cmd_bench_entries[] = {
 	    "Prints messages acked, seconds (start to last ack), msg_per_s,\n"
 	    "mb_per_s (10^6 payload bytes), p50_ms, p99_ms and p999_ms ack\n"
 	    "latency, producers, window and size. Exit status 1 if any\n"
-	    "message failed.\n",
+	    "message failed.\n"
+	    "--result LABEL prints instead one line for the peer benchmarks:\n"
+	    "RESULT label=LABEL peer=tupelo wl=pub size producers window\n"
+	    "msgs secs msgs_per_s MBps p50_us p99_us client_cpu_s (user and\n"
+	    "system seconds of this process), each as key=value.\n",
 	    bench_produce },
-	{ "bench", "consume", "STATION -g GROUP [--count N]",
+	{ "bench", "consume", "STATION -g GROUP [--count N] [--result LABEL]",
 	    "Consume and ack messages of STATION as a member of consumer\n"
 	    "group GROUP (created at the first message if new): --count\n"
 	    "of them, or all until none came for 2 seconds. Prints\n"
 	    "messages, seconds (from joining the group to the last message,\n"
 	    "plus committing the acks), msg_per_s and mb_per_s. Exit status\n"
-	    "1 if fewer than --count came.\n",
+	    "1 if fewer than --count came.\n"
+	    "--result LABEL prints instead: RESULT label=LABEL peer=tupelo\n"
+	    "wl=drain size msgs secs msgs_per_s MBps client_cpu_s.\n",
 	    bench_consume },
+	{ "bench", "latency", "STATION [--rate N] [--size BYTES] "
+	    "[--duration SECONDS] [--warmup SECONDS] [--batch N] [--create] "
+	    "[--result LABEL]",
+	    "Measure publish-to-receive latency at a fixed rate: one\n"
+	    "producer thread hands --rate messages a second (default 5000)\n"
+	    "of --size bytes (default 1 KiB, at least 16) to a tp_producer,\n"
+	    "on a schedule kept with absolute sleeps, with at most 256\n"
+	    "awaiting their ack; up to --batch N messages (default 256) go\n"
+	    "in one Produce request, the library lingering 1 ms to fill it\n"
+	    "(1: each at once, at most 8 requests in flight). A consumer on\n"
+	    "a connection of its own, in a consumer group made for the run\n"
+	    "(lat-PID, starting at new messages, deleted at the end),\n"
+	    "receives and acks each.\n"
+	    "Latency runs from handing a message to the library to its\n"
+	    "receipt; the first --warmup seconds (default 1) are not\n"
+	    "counted, then --duration seconds (default 10) are.\n"
+	    "Prints sent, received, achieved_rate (sent per second of\n"
+	    "sending), p50_us, p99_us, p999_us and max_us latency, and\n"
+	    "lag_p99_us and lag_max_us, how late messages were handed to the\n"
+	    "library against the schedule (waits for the window included).\n"
+	    "--result LABEL prints instead: RESULT label=LABEL peer=tupelo\n"
+	    "wl=lat size rate sent received achieved_rate samples p50_us\n"
+	    "p90_us p99_us p999_us max_us lag_p99_us lag_max_us\n"
+	    "client_cpu_s. Exit status 1 if a message failed or did not come\n"
+	    "within 10 seconds after the last was sent.\n",
+	    bench_latency_exec },
 	{ NULL, NULL, NULL, NULL, NULL }
-};
-
-struct bench_hist {
-	uint64_t	n;
-	uint64_t	count[BENCH_BUCKETS];	/* by bench_bucket(us) */
 };
 
 /* What every producer shares; read-only once the workers run. */
@@ -130,133 +150,6 @@ struct bench_worker {
 	char			 why[256];	/* its message */
 	struct bench_hist	*hist;		/* owned: ack latency */
 };
-
-static int64_t
-bench_now_ns(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
-}
-
-static size_t
-bench_bucket(uint64_t us)
-{
-	unsigned int	msb, shift;
-
-	if (us < BENCH_SUB)
-		return ((size_t)us);
-	msb = 63 - (unsigned int)__builtin_clzll(us);
-	shift = msb - (BENCH_SUB_BITS - 1);
-	return (BENCH_SUB + (msb - BENCH_SUB_BITS) * BENCH_HALF +
-	    (size_t)((us >> shift) - BENCH_HALF));
-}
-
-/* The middle of bucket i, in microseconds. */
-static double
-bench_bucket_us(size_t i)
-{
-	size_t		k;
-	unsigned int	shift;
-	uint64_t	low;
-
-	if (i < BENCH_SUB)
-		return ((double)i);
-	k = i - BENCH_SUB;
-	shift = (unsigned int)(k / BENCH_HALF) + 1;
-	low = (uint64_t)(BENCH_HALF + k % BENCH_HALF) << shift;
-	return ((double)low + (double)((1ULL << shift) - 1) / 2);
-}
-
-static void
-bench_hist_add(struct bench_hist *h, int64_t ns)
-{
-	h->count[bench_bucket(ns > 0 ? (uint64_t)ns / 1000 : 0)]++;
-	h->n++;
-}
-
-/*
- * The q quantile in milliseconds: the sample of rank q * (n - 1) in
- * ascending order, as the peer benchmarks take it.
- */
-static double
-bench_hist_ms(const struct bench_hist *h, double q)
-{
-	uint64_t	rank, seen = 0;
-	size_t		i;
-
-	if (h->n == 0)
-		return (0);
-	rank = (uint64_t)(q * (double)(h->n - 1));
-	for (i = 0; i < BENCH_BUCKETS; i++) {
-		seen += h->count[i];
-		if (seen > rank)
-			break;
-	}
-	return (bench_bucket_us(i) / 1000);
-}
-
-static const char *const bench_status[] = {
-	"shipped", "pending", "delivered", "cancelled", "returned"
-};
-
-/*
- * Fill size bytes at buf with a JSON array of order records, each with
- * its own id and a status and total drawn from *x (xorshift), padded
- * with spaces before the closing bracket.
- */
-static void
-bench_payload(char *buf, size_t size, uint64_t *id, uint32_t *x)
-{
-	char	rec[128];
-	size_t	off = 0;
-	int	n;
-
-	if (size < 2) {
-		memset(buf, ' ', size);
-		return;
-	}
-	buf[off++] = '[';
-	for (;;) {
-		*x ^= *x << 13;
-		*x ^= *x >> 17;
-		*x ^= *x << 5;
-		n = snprintf(rec, sizeof rec, "%s{\"id\":%" PRIu64
-		    ",\"status\":\"%s\",\"total\":%u.%02u}",
-		    off > 1 ? "," : "", *id, bench_status[*x % 5],
-		    (*x >> 3) % 1000, (*x >> 13) % 100);
-		if (n < 0 || off + (size_t)n + 1 > size)
-			break;
-		memcpy(buf + off, rec, (size_t)n);
-		off += (size_t)n;
-		(*id)++;
-	}
-	memset(buf + off, ' ', size - 1 - off);
-	buf[size - 1] = ']';
-}
-
-/* npool payloads of size bytes, one after the other; NULL: no memory. */
-static char *
-bench_pool_new(size_t size, size_t *npool)
-{
-	char		*pool;
-	uint64_t	 id = 100000;
-	uint32_t	 x = 2463534242U;
-	size_t		 i, n;
-
-	n = BENCH_POOL_BYTES / size;
-	if (n > BENCH_POOL)
-		n = BENCH_POOL;
-	if (n == 0)
-		n = 1;
-	if ((pool = malloc(n * size)) == NULL)
-		return (NULL);
-	for (i = 0; i < n; i++)
-		bench_payload(pool + i * size, size, &id, &x);
-	*npool = n;
-	return (pool);
-}
 
 /* Record the first failure of w; messages failed count one more. */
 static void
@@ -446,12 +339,20 @@ bench_worker_close(struct bench_worker *w)
 static void
 bench_print_produce(const struct cmd_ctx *ctx, const struct bench_run *run,
     uint64_t producers, uint64_t acked, double secs,
-    const struct bench_hist *h)
+    const struct bench_hist *h, const char *label)
 {
 	double	rate, mb;
 
 	rate = secs > 0 ? (double)acked / secs : 0;
 	mb = rate * (double)run->size / 1e6;
+	if (label != NULL) {
+		bench_result(label, "peer=tupelo wl=pub size=%zu producers=%"
+		    PRIu64 " window=%" PRIu64 " msgs=%" PRIu64 " secs=%.3f "
+		    "msgs_per_s=%.0f MBps=%.2f p50_us=%.1f p99_us=%.1f",
+		    run->size, producers, run->window, acked, secs, rate, mb,
+		    bench_hist_us(h, 0.5), bench_hist_us(h, 0.99));
+		return;
+	}
 	if (ctx->json) {
 		printf("{\"messages\":%" PRIu64 ",\"seconds\":%.3f,"
 		    "\"msg_per_s\":%.0f,\"mb_per_s\":%.2f,\"p50_ms\":%.3f,"
@@ -480,7 +381,7 @@ bench_run_workers(struct bench_run *run, struct bench_worker *w, size_t n,
     struct bench_hist *total, uint64_t *acked, double *secs)
 {
 	int64_t	end = 0;
-	size_t	i, j, started = 0;
+	size_t	i, started = 0;
 	int	rc = CMD_OK;
 
 	for (i = 0; i < n; i++) {
@@ -507,9 +408,7 @@ bench_run_workers(struct bench_run *run, struct bench_worker *w, size_t n,
 		if (w[i].end_ns > end)
 			end = w[i].end_ns;
 		*acked += w[i].acked;
-		for (j = 0; j < BENCH_BUCKETS; j++)
-			total->count[j] += w[i].hist->count[j];
-		total->n += w[i].hist->n;
+		bench_hist_merge(total, w[i].hist);
 		if (w[i].failed > 0)
 			rc = cmd_error("producer %zu: %" PRIu64 " of %" PRIu64
 			    " messages failed: %s", i + 1, w[i].failed,
@@ -524,7 +423,7 @@ bench_produce(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	enum {
 		OPT_PRODUCERS = 0x200, OPT_COUNT, OPT_SIZE, OPT_WINDOW,
-		OPT_DURATION, OPT_CREATE
+		OPT_DURATION, OPT_CREATE, OPT_RESULT
 	};
 	static const struct option	 opts[] = {
 		CMD_COMMON_OPTIONS,
@@ -534,6 +433,7 @@ bench_produce(struct cmd_ctx *ctx, int argc, char **argv)
 		{ "window", required_argument, NULL, OPT_WINDOW },
 		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ "create", no_argument, NULL, OPT_CREATE },
+		{ "result", required_argument, NULL, OPT_RESULT },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct bench_run		 run;
@@ -543,6 +443,7 @@ bench_produce(struct cmd_ctx *ctx, int argc, char **argv)
 	struct tp_conn			*conn = NULL;
 	struct tp_err			 err;
 	char				*pool = NULL;
+	const char			*label = NULL;
 	uint64_t			 producers = 1, count = BENCH_COUNT;
 	uint64_t			 size = BENCH_SIZE;
 	uint64_t			 ms = BENCH_DURATION_MS;
@@ -578,6 +479,10 @@ bench_produce(struct cmd_ctx *ctx, int argc, char **argv)
 		case OPT_CREATE:
 			create = 1;
 			rc = CMD_CONTINUE;
+			break;
+		case OPT_RESULT:
+			label = optarg;
+			rc = bench_label(ctx, label);
 			break;
 		default:
 			rc = cmd_option(ctx, ch);
@@ -636,7 +541,8 @@ bench_produce(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	rc = bench_run_workers(&run, w, n, total, &acked, &secs);
 	if (rc == CMD_OK)
-		bench_print_produce(ctx, &run, producers, acked, secs, total);
+		bench_print_produce(ctx, &run, producers, acked, secs, total,
+		    label);
 out:
 	for (i = 0; i < n; i++) {
 		bench_worker_close(&w[i]);
@@ -657,11 +563,12 @@ out:
 static int
 bench_consume(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	enum { OPT_COUNT = 0x200 };
+	enum { OPT_COUNT = 0x200, OPT_RESULT };
 	static const struct option	 opts[] = {
 		CMD_COMMON_OPTIONS,
 		{ "group", required_argument, NULL, 'g' },
 		{ "count", required_argument, NULL, OPT_COUNT },
+		{ "result", required_argument, NULL, OPT_RESULT },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct tp_consumer_opts		 co;
@@ -669,7 +576,7 @@ bench_consume(struct cmd_ctx *ctx, int argc, char **argv)
 	struct tp_conn			*conn = NULL;
 	struct tp_msg			*m;
 	struct tp_err			 err;
-	const char			*group = NULL;
+	const char			*group = NULL, *label = NULL;
 	uint64_t			 count = 0, got = 0, bytes = 0;
 	int64_t				 t0, last, c0;
 	double				 secs, rate;
@@ -685,6 +592,10 @@ bench_consume(struct cmd_ctx *ctx, int argc, char **argv)
 		case OPT_COUNT:
 			rc = cmd_number(ctx, "--count", optarg, 1, UINT64_MAX,
 			    &count);
+			break;
+		case OPT_RESULT:
+			label = optarg;
+			rc = bench_label(ctx, label);
 			break;
 		default:
 			rc = cmd_option(ctx, ch);
@@ -736,7 +647,12 @@ bench_consume(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	secs = (double)(last - t0 + bench_now_ns() - c0) / 1e9;
 	rate = secs > 0 ? (double)got / secs : 0;
-	if (ctx->json)
+	if (label != NULL)
+		bench_result(label, "peer=tupelo wl=drain size=%" PRIu64
+		    " msgs=%" PRIu64 " secs=%.3f msgs_per_s=%.0f MBps=%.2f",
+		    got > 0 ? bytes / got : 0, got, secs, rate,
+		    secs > 0 ? (double)bytes / secs / 1e6 : 0);
+	else if (ctx->json)
 		printf("{\"messages\":%" PRIu64 ",\"seconds\":%.3f,"
 		    "\"msg_per_s\":%.0f,\"mb_per_s\":%.2f}\n", got, secs, rate,
 		    secs > 0 ? (double)bytes / secs / 1e6 : 0);
