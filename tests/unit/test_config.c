@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "broker/config.h"
 
 #define MIB	(1024ULL * 1024)
@@ -33,46 +35,14 @@ struct fixture {
 	struct config	cfg;
 };
 
-static void
-rm_rf(const char *path)
-{
-	struct stat	 sb;
-	struct dirent	*de;
-	DIR		*d;
-	char		 sub[PATH_MAX];
-
-	if (lstat(path, &sb) == -1)
-		return;
-	if (!S_ISDIR(sb.st_mode)) {
-		unlink(path);
-		return;
-	}
-	if ((d = opendir(path)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-			rm_rf(sub);
-		}
-		closedir(d);
-	}
-	rmdir(path);
-}
-
 static int
 setup(void **state)
 {
 	struct fixture	*fx;
-	const char	*tmp = getenv("TMPDIR");
 
 	if ((fx = calloc(1, sizeof *fx)) == NULL)
 		return (-1);
-	if (tmp == NULL || *tmp == '\0')
-		tmp = "/tmp";
-	if ((size_t)snprintf(fx->base, sizeof fx->base,
-	    "%s/tupelo-unit.XXXXXX", tmp) >= sizeof fx->base ||
-	    mkdtemp(fx->base) == NULL) {
+	if (tmpdir_make(fx->base, sizeof fx->base) != 0) {
 		free(fx);
 		return (-1);
 	}
@@ -87,7 +57,7 @@ teardown(void **state)
 	struct fixture	*fx = *state;
 
 	config_free(&fx->cfg);
-	rm_rf(fx->base);
+	tmpdir_remove(fx->base);
 	free(fx);
 	return (0);
 }

@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "broker/log.h"
 
 #define LINE_MAX_BYTES	2048	/* log_vwrite's line buffer */
@@ -34,15 +36,10 @@ static int
 setup(void **state)
 {
 	struct fixture	*fx;
-	const char	*tmp = getenv("TMPDIR");
 
 	if ((fx = calloc(1, sizeof *fx)) == NULL)
 		return (-1);
-	if (tmp == NULL || *tmp == '\0')
-		tmp = "/tmp";
-	if ((size_t)snprintf(fx->base, sizeof fx->base,
-	    "%s/tupelo-unit.XXXXXX", tmp) >= sizeof fx->base ||
-	    mkdtemp(fx->base) == NULL) {
+	if (tmpdir_make(fx->base, sizeof fx->base) != 0) {
 		free(fx);
 		return (-1);
 	}

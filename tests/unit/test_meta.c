@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "proto/error.h"
 #include "storage/meta.h"
 #include "storage/store.h"
@@ -44,53 +46,21 @@ struct seen {
 	size_t		 stop_after;	/* 0: never stop */
 };
 
-static void
-rm_rf(const char *path)
-{
-	struct stat	 sb;
-	struct dirent	*de;
-	DIR		*d;
-	char		 sub[PATH_MAX];
-
-	if (lstat(path, &sb) == -1)
-		return;
-	if (!S_ISDIR(sb.st_mode)) {
-		unlink(path);
-		return;
-	}
-	if ((d = opendir(path)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-			rm_rf(sub);
-		}
-		closedir(d);
-	}
-	rmdir(path);
-}
-
 static int
 setup(void **state)
 {
 	struct fixture		*fx;
 	struct store_opts	 opts = { 64 * MIB, 0, 8 };
-	const char		*tmp = getenv("TMPDIR");
 
 	if ((fx = calloc(1, sizeof *fx)) == NULL)
 		return (-1);
-	if (tmp == NULL || *tmp == '\0')
-		tmp = "/tmp";
-	if ((size_t)snprintf(fx->base, sizeof fx->base,
-	    "%s/tupelo-unit.XXXXXX", tmp) >= sizeof fx->base ||
-	    mkdtemp(fx->base) == NULL) {
+	if (tmpdir_make(fx->base, sizeof fx->base) != 0) {
 		free(fx);
 		return (-1);
 	}
 	snprintf(fx->dir, sizeof fx->dir, "%s/data", fx->base);
 	if (store_open(fx->dir, &opts, &fx->st, NULL) != TP_OK) {
-		rm_rf(fx->base);
+		tmpdir_remove(fx->base);
 		free(fx);
 		return (-1);
 	}
@@ -107,7 +77,7 @@ teardown(void **state)
 	if (fx->txn != NULL)
 		mdb_txn_abort(fx->txn);
 	store_close(fx->st);
-	rm_rf(fx->base);
+	tmpdir_remove(fx->base);
 	free(fx);
 	return (0);
 }

@@ -25,6 +25,8 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "proto/error.h"
 #include "storage/slog.h"
 #include "storage/store.h"
@@ -67,33 +69,6 @@ struct fixture {
 	int		 gate_entered;	/* the gate op is inside apply */
 	int		 gate_open;	/* the gate op may return */
 };
-
-static void
-rm_rf(const char *path)
-{
-	struct stat	 sb;
-	struct dirent	*de;
-	DIR		*d;
-	char		 sub[PATH_MAX];
-
-	if (lstat(path, &sb) == -1)
-		return;
-	if (!S_ISDIR(sb.st_mode)) {
-		unlink(path);
-		return;
-	}
-	if ((d = opendir(path)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-			rm_rf(sub);
-		}
-		closedir(d);
-	}
-	rmdir(path);
-}
 
 /* Writer thread: completions wait. */
 static void
@@ -155,7 +130,6 @@ fixture_setup(void **state, uint64_t map_size, uint64_t map_max)
 {
 	struct fixture		*fx;
 	struct store_opts	 opts;
-	const char		*tmp = getenv("TMPDIR");
 	MDB_txn			*txn;
 
 	if ((fx = calloc(1, sizeof *fx)) == NULL)
@@ -167,14 +141,8 @@ fixture_setup(void **state, uint64_t map_size, uint64_t map_max)
 	    (fx->big = malloc(8 * BIG_LEN)) == NULL)
 		goto fail;
 	memset(fx->big, 'B', 8 * BIG_LEN);
-	if (tmp == NULL || *tmp == '\0')
-		tmp = "/tmp";
-	if ((size_t)snprintf(fx->base, sizeof fx->base,
-	    "%s/tupelo-unit.XXXXXX", tmp) >= sizeof fx->base ||
-	    mkdtemp(fx->base) == NULL) {
-		fx->base[0] = '\0';
+	if (tmpdir_make(fx->base, sizeof fx->base) != 0)
 		goto fail;
-	}
 	snprintf(fx->dir, sizeof fx->dir, "%s/data", fx->base);
 	memset(&opts, 0, sizeof opts);
 	opts.map_size = map_size;
@@ -228,7 +196,7 @@ teardown(void **state)
 	writer_close(fx->w);
 	store_close(fx->st);
 	if (fx->base[0] != '\0')
-		rm_rf(fx->base);
+		tmpdir_remove(fx->base);
 	free(fx->big);
 	free(fx->ops);
 	pthread_cond_destroy(&fx->cond);
