@@ -85,21 +85,9 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tupelo-compare.XXXXXX")
 pid=
-stop_tupelod() {
-	if [ -n "$pid" ]; then
-		kill "$pid" 2>/dev/null || :
-		i=0
-		while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 250 ]; do
-			sleep 0.02
-			i=$((i + 1))
-		done
-		kill -9 "$pid" 2>/dev/null || :
-		wait "$pid" 2>/dev/null || :
-		pid=
-	fi
-}
+. "$top/tools/bench-lib.sh"
 cleanup() {
-	stop_tupelod
+	bench_stop
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -117,23 +105,7 @@ want() {
 	return 1
 }
 
-"$tupelod" -d "$tmp/data" -l 127.0.0.1:0 2>"$tmp/log" &
-pid=$!
-port=
-i=0
-while [ $i -lt 500 ]; do
-	port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-	    "$tmp/log")
-	[ -n "$port" ] && break
-	kill -0 "$pid" 2>/dev/null ||
-	    die "tupelod exited: $(cat "$tmp/log")"
-	sleep 0.02
-	i=$((i + 1))
-done
-[ -n "$port" ] ||
-    die "tupelod did not listen within 10 s: $(cat "$tmp/log")"
-TUPELO_URL=tupelo://127.0.0.1:$port
-export TUPELO_URL
+bench_start
 
 tck=$(getconf CLK_TCK)
 # tupelod's user + system time in clock ticks, all its threads.
@@ -248,7 +220,7 @@ while [ "$rep" -le "$reps" ]; do
 	done
 	rep=$((rep + 1))
 done
-stop_tupelod
+bench_stop
 grep -E '^#(FAILED|WARN)' "$raw" >&2 || :
 
 peers_raw=${PEERS_RAW:-}

@@ -34,17 +34,9 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tupelo-bench.XXXXXX")
 pid=
+. "$top/tools/bench-lib.sh"
 cleanup() {
-	if [ -n "$pid" ]; then
-		kill "$pid" 2>/dev/null || :
-		i=0
-		while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 250 ]; do
-			sleep 0.02
-			i=$((i + 1))
-		done
-		kill -9 "$pid" 2>/dev/null || :
-		wait "$pid" 2>/dev/null || :
-	fi
+	bench_stop
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -55,23 +47,7 @@ die() {
 	exit 1
 }
 
-"$tupelod" -d "$tmp/data" -l 127.0.0.1:0 2>"$tmp/log" &
-pid=$!
-port=
-i=0
-while [ $i -lt 500 ]; do
-	port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-	    "$tmp/log")
-	[ -n "$port" ] && break
-	kill -0 "$pid" 2>/dev/null ||
-	    die "tupelod exited: $(cat "$tmp/log")"
-	sleep 0.02
-	i=$((i + 1))
-done
-[ -n "$port" ] ||
-    die "tupelod did not listen within 10 s: $(cat "$tmp/log")"
-TUPELO_URL=tupelo://127.0.0.1:$port
-export TUPELO_URL
+bench_start
 
 # The value of field $2 in the one-line JSON object $1.
 field() {

@@ -1,0 +1,40 @@
+# Sourced by the benchmark scripts: start and stop a private tupelod.
+# Expects $tupelod, $tmp (a scratch directory) and a die function; sets
+# pid, port and TUPELO_URL (exported).
+
+# Start tupelod on 127.0.0.1, port 0, data in $tmp/data, log in $tmp/log.
+bench_start() {
+	"$tupelod" -d "$tmp/data" -l 127.0.0.1:0 2>"$tmp/log" &
+	pid=$!
+	port=
+	i=0
+	while [ $i -lt 500 ]; do
+		port=$(sed -n \
+		    's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+		    "$tmp/log")
+		[ -n "$port" ] && break
+		kill -0 "$pid" 2>/dev/null ||
+		    die "tupelod exited: $(cat "$tmp/log")"
+		sleep 0.02
+		i=$((i + 1))
+	done
+	[ -n "$port" ] ||
+	    die "tupelod did not listen within 10 s: $(cat "$tmp/log")"
+	TUPELO_URL=tupelo://127.0.0.1:$port
+	export TUPELO_URL
+}
+
+# Stop it by its PID: SIGTERM, then SIGKILL after 5 s.
+bench_stop() {
+	if [ -n "$pid" ]; then
+		kill "$pid" 2>/dev/null || :
+		i=0
+		while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 250 ]; do
+			sleep 0.02
+			i=$((i + 1))
+		done
+		kill -9 "$pid" 2>/dev/null || :
+		wait "$pid" 2>/dev/null || :
+		pid=
+	fi
+}
