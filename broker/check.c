@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/trigger.h"
 #include "proto/error.h"
 #include "proto/tupelo.pb-c.h"
 #include "proto/validate.h"
@@ -30,6 +31,7 @@
 #define CHECK_LOG_SHOWN		10	/* problems printed per log */
 #define CHECK_DBS_MIN		64	/* named databases of a first open */
 #define CHECK_OPEN_TRIES	4	/* reopen while stations are added */
+#define TPLEN			(sizeof TRIGGER_GROUP_PREFIX - 1)
 
 /* A station config found under "station/<name>". */
 struct check_station {
@@ -55,6 +57,7 @@ struct check {
 	uint64_t		 problems;
 	uint64_t		 messages;
 	uint64_t		 groups;
+	uint64_t		 triggers;
 };
 
 /* One log being scanned. */
@@ -585,7 +588,8 @@ check_group(struct check *c, const char *rest, size_t len, const MDB_val *v)
 	const char		*slash;
 	char			 shown[CHECK_SHOWN_MAX], what[CHECK_WHAT_MAX];
 	char			 why[256];
-	size_t			 slen;
+	const char		*gname;
+	size_t			 slen, glen;
 
 	c->groups++;
 	check_vis(rest, len, shown, sizeof shown);
@@ -598,8 +602,14 @@ check_group(struct check *c, const char *rest, size_t len, const MDB_val *v)
 	if ((st = check_find(c, rest, slen)) == NULL)
 		check_problem(c, what, "no station %s",
 		    check_vis(rest, slen, shown, sizeof shown));
-	if (!check_name_valid("group", slash + 1, len - slen - 1, why,
-	    sizeof why))
+	/* A trigger's group: the prefix, then the trigger's name. */
+	gname = slash + 1;
+	glen = len - slen - 1;
+	if (glen > TPLEN && memcmp(gname, TRIGGER_GROUP_PREFIX, TPLEN) == 0) {
+		gname += TPLEN;
+		glen -= TPLEN;
+	}
+	if (!check_name_valid("group", gname, glen, why, sizeof why))
 		check_problem(c, what, "%s", why);
 	g = tupelo__group_state__unpack(NULL, v->mv_size, v->mv_data);
 	if (g == NULL) {
@@ -608,6 +618,42 @@ check_group(struct check *c, const char *rest, size_t len, const MDB_val *v)
 	}
 	check_group_state(c, what, st, g);
 	tupelo__group_state__free_unpacked(g, NULL);
+	return (0);
+}
+
+/* "trigger/<name>": a trigger of an existing station, with its group. */
+static int
+check_trigger(struct check *c, const char *rest, size_t len, const MDB_val *v)
+{
+	Tupelo__TriggerConfig	*t;
+	char			 shown[CHECK_SHOWN_MAX], what[CHECK_WHAT_MAX];
+	char			 key[3 * TP_NAME_MAX];
+	MDB_val			 k, gv;
+
+	c->triggers++;
+	snprintf(what, sizeof what, "trigger %s",
+	    check_vis(rest, len, shown, sizeof shown));
+	t = tupelo__trigger_config__unpack(NULL, v->mv_size, v->mv_data);
+	if (t == NULL) {
+		check_problem(c, what, "config does not unpack");
+		return (0);
+	}
+	if (strlen(t->name) != len || memcmp(t->name, rest, len) != 0)
+		check_problem(c, what, "config names trigger %s", t->name);
+	if (check_find(c, t->station, strlen(t->station)) == NULL)
+		check_problem(c, what, "no station %s", t->station);
+	else {
+		snprintf(key, sizeof key, "group/%s/%s%s", t->station,
+		    TRIGGER_GROUP_PREFIX, t->name);
+		k.mv_data = key;
+		k.mv_size = strlen(key);
+		if (mdb_get(c->txn, c->meta, &k, &gv) != 0)
+			check_problem(c, what, "no group %s%s on station %s",
+			    TRIGGER_GROUP_PREFIX, t->name, t->station);
+	}
+	if (t->target < 1 || t->target > 3)
+		check_problem(c, what, "unknown target %u", t->target);
+	tupelo__trigger_config__free_unpacked(t, NULL);
 	return (0);
 }
 
@@ -624,6 +670,8 @@ check_meta_cb(struct check *c, const char *key, size_t len, const MDB_val *v)
 
 	if (len >= 6 && memcmp(key, "group/", 6) == 0)
 		return (check_group(c, key + 6, len - 6, v));
+	if (len >= 8 && memcmp(key, "trigger/", 8) == 0)
+		return (check_trigger(c, key + 8, len - 8, v));
 	for (i = 0; i < sizeof known / sizeof known[0]; i++) {
 		n = strlen(known[i]);
 		if (len >= n && memcmp(key, known[i], n) == 0)
@@ -658,9 +706,11 @@ check_run(const char *dir, FILE *out)
 
 out:
 	if (c.problems == 0)
-		fprintf(out, "check: %zu stations, %llu messages, %llu groups: "
-		    "ok\n", c.nstations, (unsigned long long)c.messages,
-		    (unsigned long long)c.groups);
+		fprintf(out, "check: %zu stations, %llu messages, %llu groups, "
+		    "%llu triggers: ok\n", c.nstations,
+		    (unsigned long long)c.messages,
+		    (unsigned long long)c.groups,
+		    (unsigned long long)c.triggers);
 	else
 		fprintf(out, "check: %llu problem%s\n",
 		    (unsigned long long)c.problems, c.problems == 1 ? "" : "s");

@@ -342,3 +342,70 @@ compress_request_dict(struct conn *conn, uint64_t id,
 	}
 	store_read_end(station_store(st), txn);
 }
+
+/* The last dictionary used to decompress, by id: stations use one. */
+static ZSTD_DCtx	*compress_dctx;
+static ZSTD_DDict	*compress_ddict;
+static uint32_t		 compress_ddict_id;
+
+int
+compress_plain(struct store *store, const void *src, size_t len, size_t max,
+    void **out, size_t *outlen)
+{
+	unsigned long long	 size;
+	MDB_txn			*txn;
+	MDB_val			 v;
+	uint32_t		 id;
+	void			*dst;
+	size_t			 n;
+	int			 rc;
+
+	size = ZSTD_getFrameContentSize(src, len);
+	if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN)
+		return (TP_EPROTO);
+	if (size > max)
+		return (TP_ETOOBIG);
+	id = ZSTD_getDictID_fromFrame(src, len);
+	if (compress_dctx == NULL &&
+	    (compress_dctx = ZSTD_createDCtx()) == NULL)
+		return (TP_ENOMEM);
+	if (id != 0 && (compress_ddict == NULL || compress_ddict_id != id)) {
+		if (store_read_begin(store, &txn, NULL) != TP_OK)
+			return (TP_EIO);
+		rc = meta_dict_get(txn, store_meta(store), id, &v);
+		if (rc == 0) {
+			ZSTD_freeDDict(compress_ddict);
+			compress_ddict = ZSTD_createDDict(v.mv_data,
+			    v.mv_size);
+			compress_ddict_id = id;
+		}
+		store_read_end(store, txn);
+		if (rc != 0)
+			return (rc == MDB_NOTFOUND ? TP_EPROTO : TP_EIO);
+		if (compress_ddict == NULL)
+			return (TP_ENOMEM);
+	}
+	if ((dst = malloc(size + 1)) == NULL)
+		return (TP_ENOMEM);
+	if (id != 0)
+		n = ZSTD_decompress_usingDDict(compress_dctx, dst, size, src,
+		    len, compress_ddict);
+	else
+		n = ZSTD_decompressDCtx(compress_dctx, dst, size, src, len);
+	if (ZSTD_isError(n) || n != size) {
+		free(dst);
+		return (TP_EPROTO);
+	}
+	*out = dst;
+	*outlen = n;
+	return (TP_OK);
+}
+
+void
+compress_stop(void)
+{
+	ZSTD_freeDDict(compress_ddict);
+	ZSTD_freeDCtx(compress_dctx);
+	compress_ddict = NULL;
+	compress_dctx = NULL;
+}

@@ -16,6 +16,7 @@ struct conn;
 struct record_payload;
 struct station;
 struct compress;
+struct store;
 
 int	compress_new(struct compress **);
 void	compress_free(struct compress *);
@@ -33,5 +34,15 @@ int	compress_payloads(struct station *, const Tupelo__Produce *,
 void	compress_payloads_free(struct record_payload *, size_t);
 /* Handle a DictGet request; replies on conn. */
 void	compress_request_dict(struct conn *, uint64_t, const Tupelo__DictGet *);
+/*
+ * Decompress a stored zstd payload (its frame names the dictionary, read
+ * from the metadata) into *out (malloc'd), at most max bytes. TP_OK,
+ * TP_EPROTO (damaged or unknown dictionary), TP_ETOOBIG, TP_ENOMEM,
+ * TP_EIO.
+ */
+int	compress_plain(struct store *, const void *, size_t, size_t, void **,
+	    size_t *);
+/* Free the decompression state. */
+void	compress_stop(void);
 
 #endif

@@ -10,10 +10,12 @@
 #include "broker/browse.h"
 #include "broker/dls.h"
 #include "broker/group.h"
+#include "broker/invoke.h"
 #include "broker/gstate.h"
 #include "broker/produce.h"
 #include "broker/log.h"
 #include "broker/station.h"
+#include "broker/trigger.h"
 #include "proto/error.h"
 #include "proto/validate.h"
 
@@ -76,7 +78,11 @@ dispatch_frame(struct conn *c, const Tupelo__Frame *f)
 	    TUPELO__FRAME__BODY_STATION_UPDATE || f->body_case ==
 	    TUPELO__FRAME__BODY_DLS_REPLAY || f->body_case ==
 	    TUPELO__FRAME__BODY_GROUP_CREATE || f->body_case ==
-	    TUPELO__FRAME__BODY_GROUP_DELETE)) {
+	    TUPELO__FRAME__BODY_GROUP_DELETE || f->body_case ==
+	    TUPELO__FRAME__BODY_TRIGGER_CREATE || f->body_case ==
+	    TUPELO__FRAME__BODY_TRIGGER_UPDATE || f->body_case ==
+	    TUPELO__FRAME__BODY_TRIGGER_DELETE || f->body_case ==
+	    TUPELO__FRAME__BODY_REQUEST)) {
 		conn_send_error(c, f->id, TP_ESHUTDOWN, NULL);
 		return;
 	}
@@ -147,6 +153,24 @@ dispatch_frame(struct conn *c, const Tupelo__Frame *f)
 		break;
 	case TUPELO__FRAME__BODY_DLS_REPLAY:
 		dls_replay(c, f->id, f->dls_replay);
+		break;
+	case TUPELO__FRAME__BODY_TRIGGER_CREATE:
+		trigger_request_create(c, f->id, f->trigger_create);
+		break;
+	case TUPELO__FRAME__BODY_TRIGGER_UPDATE:
+		trigger_request_update(c, f->id, f->trigger_update);
+		break;
+	case TUPELO__FRAME__BODY_TRIGGER_DELETE:
+		trigger_request_delete(c, f->id, f->trigger_delete);
+		break;
+	case TUPELO__FRAME__BODY_TRIGGER_GET:
+		trigger_request_get(c, f->id, f->trigger_get);
+		break;
+	case TUPELO__FRAME__BODY_TRIGGER_LIST:
+		trigger_request_list(c, f->id, f->trigger_list);
+		break;
+	case TUPELO__FRAME__BODY_REQUEST:
+		invoke_request(c, f->id, f->request);
 		break;
 	case TUPELO__FRAME__BODY_UNSUBSCRIBE:
 		group_unsubscribe(c, f->id, f->unsubscribe->sub);

@@ -22,7 +22,7 @@
 
 #define DLS_F_TIME	2
 #define DLS_F_HEADERS	3
-#define DLS_HEADERS	6	/* dead-letter headers added */
+#define DLS_HEADERS	8	/* dead-letter headers added, at most */
 
 struct dls_header {
 	const char	*key;
@@ -57,19 +57,19 @@ dls_header_put(uint8_t *p, const struct dls_header *h)
 }
 
 int
-dls_send(struct station *st, const char *group, const uint64_t *seqs,
-    const uint32_t *deliveries, size_t n, const char *reason,
-    const char *error, produce_done_cb done, void *arg)
+dls_send(struct station *st, const struct dls_why *why, const uint64_t *seqs,
+    const uint32_t *deliveries, size_t n, produce_done_cb done, void *arg)
 {
-	struct station		*dls = station_dls(st);
+	struct station		*dls = why->to != NULL ? why->to :
+				    station_dls(st);
 	struct store		*store = station_store(st);
 	struct dls_header	 h[DLS_HEADERS];
 	MDB_txn			*txn;
 	MDB_val			 k, v;
 	uint8_t			 key[8], *buf = NULL, *p = NULL;
 	uint32_t		*lens = NULL;
-	char			 seqtxt[24], dtxt[16];
-	size_t			 i, j, m = 0, bytes = 0, extra;
+	char			 seqtxt[24], dtxt[16], atxt[16];
+	size_t			 i, j, m = 0, bytes = 0, extra, nh;
 	int64_t			 now;
 	int			 rc, code;
 
@@ -79,10 +79,17 @@ dls_send(struct station *st, const char *group, const uint64_t *seqs,
 		return (code);
 	h[0] = (struct dls_header){ TP_HDR_ORIGIN_STATION, station_name(st) };
 	h[1] = (struct dls_header){ TP_HDR_ORIGIN_SEQ, seqtxt };
-	h[2] = (struct dls_header){ TP_HDR_GROUP, group };
+	h[2] = (struct dls_header){ TP_HDR_GROUP, why->group };
 	h[3] = (struct dls_header){ TP_HDR_DELIVERIES, dtxt };
-	h[4] = (struct dls_header){ TP_HDR_REASON, reason };
-	h[5] = (struct dls_header){ TP_HDR_ERROR, error != NULL ? error : "" };
+	h[4] = (struct dls_header){ TP_HDR_REASON, why->reason };
+	h[5] = (struct dls_header){ TP_HDR_ERROR, why->error != NULL ?
+	    why->error : "" };
+	nh = 6;
+	if (why->trigger != NULL)
+		h[nh++] = (struct dls_header){ TP_HDR_TRIGGER, why->trigger };
+	snprintf(atxt, sizeof atxt, "%u", why->attempts);
+	if (why->attempts != 0)
+		h[nh++] = (struct dls_header){ TP_HDR_ATTEMPTS, atxt };
 	now = station_now(dls);
 	/* Two passes over the same records: sizes, then bytes. */
 	for (;;) {
@@ -102,7 +109,7 @@ dls_send(struct station *st, const char *group, const uint64_t *seqs,
 			snprintf(dtxt, sizeof dtxt, "%u", deliveries[i]);
 			extra = wire_varint_field_size(DLS_F_TIME,
 			    (uint64_t)now);
-			for (j = 0; j < DLS_HEADERS; j++)
+			for (j = 0; j < nh; j++)
 				extra += dls_header_size(&h[j]);
 			if (buf == NULL) {
 				bytes += v.mv_size + extra;
@@ -111,7 +118,7 @@ dls_send(struct station *st, const char *group, const uint64_t *seqs,
 			}
 			memcpy(p, v.mv_data, v.mv_size);
 			p += v.mv_size;
-			for (j = 0; j < DLS_HEADERS; j++)
+			for (j = 0; j < nh; j++)
 				p = dls_header_put(p, &h[j]);
 			p += wire_varint_field_put(p, DLS_F_TIME,
 			    (uint64_t)now);

@@ -217,10 +217,15 @@ group_free(struct group *g)
 	if (g->timer != NULL)
 		evtimer_del(g->timer);
 	while ((s = TAILQ_FIRST(&g->subs)) != NULL) {
+		TAILQ_REMOVE(&g->subs, s, entry);
+		if (s->sink != NULL) {
+			s->sink->gone(s->sink_arg);
+			free(s);
+			continue;
+		}
 		snprintf(msg, sizeof msg, "group %s deleted: subscription "
 		    "%llu ended", g->name, (unsigned long long)s->id);
 		conn_send_error(s->conn, 0, TP_ENOSTATION, msg);
-		TAILQ_REMOVE(&g->subs, s, entry);
 		conn_sub_remove(s->conn, s);
 		free(s);
 	}
@@ -331,10 +336,25 @@ group_restored_acked(struct group *g, uint64_t seq)
 
 /* ---- dead letters ---- */
 
+static int
+group_has_sub(struct group *g, struct sub *s)
+{
+	struct sub	*t;
+
+	TAILQ_FOREACH(t, &g->subs, entry) {
+		if (t == s)
+			return (1);
+	}
+	return (0);
+}
+
 struct group_dead {
 	struct group	*g;		/* referenced */
 	struct conn	*conn;		/* referenced, Term only */
 	uint64_t	 id;
+	struct sub	*sink;		/* group_sink_dead() only */
+	group_dead_cb	 cb;
+	void		*cb_arg;
 	size_t		 n;
 	uint64_t	 seqs[GROUP_DEAD_MAX];
 	uint32_t	 counts[GROUP_DEAD_MAX];
@@ -356,6 +376,11 @@ group_dead_done(void *arg, int code, uint64_t first)
 		if (code == TP_OK) {
 			group_settle(g, p);
 			g->dead_lettered++;
+		} else if (gd->sink != NULL && group_has_sub(g, gd->sink)) {
+			/* The member decides what to do next. */
+			p->state = PEND_DELIVERED;
+			p->sub = gd->sink;
+			gd->sink->unacked++;
 		} else {
 			/* Not stored: try again after an ack wait. */
 			p->state = PEND_WAITING;
@@ -381,6 +406,8 @@ group_dead_done(void *arg, int code, uint64_t first)
 	} else if (gd->conn != NULL)
 		conn_send_error(gd->conn, gd->id, TP_ENOSTATION,
 		    "the group was deleted");
+	if (gd->cb != NULL)
+		gd->cb(gd->cb_arg, g->freed ? TP_ENOSTATION : code);
 	if (gd->conn != NULL)
 		conn_unref(gd->conn);
 	group_unref(g);
@@ -392,14 +419,14 @@ group_dead_done(void *arg, int code, uint64_t first)
  * With no dead-letter station (a group on one) they are dropped.
  */
 static void
-group_dead_send(struct group_dead *gd, const char *reason, const char *error)
+group_dead_send_why(struct group_dead *gd, const struct dls_why *why)
 {
 	struct group	*g = gd->g;
 	int		 code;
 
 	g->refs++;
-	code = dls_send(g->st, g->name, gd->seqs, gd->counts, gd->n, reason,
-	    error, group_dead_done, gd);
+	code = dls_send(g->st, why, gd->seqs, gd->counts, gd->n,
+	    group_dead_done, gd);
 	if (code == TP_ENOSTATION) {
 		log_warn("group=%s station=%s: %zu messages given up, no "
 		    "dead-letter station to keep them", g->name,
@@ -407,6 +434,18 @@ group_dead_send(struct group_dead *gd, const char *reason, const char *error)
 		group_dead_done(gd, TP_OK, 0);
 	} else if (code != TP_OK)
 		group_dead_done(gd, code, 0);
+}
+
+static void
+group_dead_send(struct group_dead *gd, const char *reason, const char *error)
+{
+	struct dls_why	why;
+
+	memset(&why, 0, sizeof why);
+	why.group = gd->g->name;
+	why.reason = reason;
+	why.error = error;
+	group_dead_send_why(gd, &why);
 }
 
 static struct group_dead *
@@ -559,7 +598,8 @@ group_deliver(struct group *g, struct sub *s)
 	MDB_txn			*txn;
 	int			 rc;
 
-	if (s->unacked >= s->max_unacked || !conn_writable(s->conn))
+	if (s->unacked >= s->max_unacked || (s->sink != NULL ?
+	    !s->sink->ready(s->sink_arg) : !conn_writable(s->conn)))
 		return (0);
 	b.g = g;
 	b.s = s;
@@ -579,7 +619,9 @@ group_deliver(struct group *g, struct sub *s)
 	if (rc != 0)
 		log_error("group=%s station=%s: cannot read the log: %s",
 		    g->name, station_name(g->st), mdb_strerror(rc));
-	if (b.n > 0)
+	if (b.n > 0 && s->sink != NULL)
+		s->sink->deliver(s->sink_arg, b.recs, b.n);
+	else if (b.n > 0)
 		conn_send_records(s->conn, 0, TUPELO__FRAME__BODY_DELIVER,
 		    s->id, 2, b.recs, b.n);
 	store_read_end(store, txn);
@@ -639,6 +681,8 @@ group_arm(struct group *g)
 
 	for (i = 0; i < g->len; i++) {
 		p = &g->win[g->head + i];
+		if (p->state == PEND_DELIVERED && p->sub->sink != NULL)
+			continue;
 		if ((p->state == PEND_DELIVERED || p->state == PEND_WAITING) &&
 		    (at == 0 || p->at_ms < at))
 			at = p->at_ms;
@@ -667,7 +711,8 @@ group_timer_cb(evutil_socket_t fd, short events, void *arg)
 	g->timer_at = 0;
 	for (i = 0; i < g->len; i++) {
 		p = &g->win[g->head + i];
-		if (p->state != PEND_DELIVERED || p->at_ms > now)
+		if (p->state != PEND_DELIVERED || p->at_ms > now ||
+		    p->sub->sink != NULL)
 			continue;
 		if (group_spent(g, p->deliveries) &&
 		    group_dead_add(g, &gd, p))
@@ -899,7 +944,8 @@ group_sub_leave(struct sub *s)
 		}
 	}
 	TAILQ_REMOVE(&g->subs, s, entry);
-	conn_sub_remove(s->conn, s);
+	if (s->conn != NULL)
+		conn_sub_remove(s->conn, s);
 	log_debug("%s: sub=%llu group=%s", __func__,
 	    (unsigned long long)s->id, g->name);
 	free(s);
@@ -926,4 +972,93 @@ void
 group_sub_close(struct sub *s)
 {
 	group_sub_leave(s);
+}
+
+/* ---- internal members ---- */
+
+struct sub *
+group_sink_join(struct group *g, const struct group_sink *sink, void *arg,
+    uint32_t credit, const char *name)
+{
+	struct sub	*s;
+
+	if ((s = calloc(1, sizeof *s)) == NULL)
+		return (NULL);
+	s->id = group_next_sub++;
+	s->g = g;
+	s->sink = sink;
+	s->sink_arg = arg;
+	s->max_unacked = credit;
+	snprintf(s->name, sizeof s->name, "%s", name);
+	TAILQ_INSERT_TAIL(&g->subs, s, entry);
+	group_pump(g);
+	return (s);
+}
+
+void
+group_sink_leave(struct sub *s)
+{
+	group_sub_leave(s);
+}
+
+void
+group_sink_credit(struct sub *s, uint32_t credit)
+{
+	s->max_unacked = credit;
+	group_pump(s->g);
+}
+
+void
+group_sink_ready(struct sub *s)
+{
+	group_pump(s->g);
+}
+
+void
+group_sink_ack(struct sub *s, const uint64_t *seqs, size_t n)
+{
+	struct group	*g = s->g;
+	struct pend	*p;
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		if ((p = group_win_find(g, seqs[i])) == NULL ||
+		    p->state != PEND_DELIVERED || p->sub != s)
+			continue;
+		group_settle(g, p);
+	}
+	group_advance(g);
+	group_pump(g);
+}
+
+int
+group_sink_dead(struct sub *s, const uint64_t *seqs, size_t n,
+    const struct dls_why *why, group_dead_cb cb, void *arg)
+{
+	struct group_dead	*gd;
+	struct group		*g = s->g;
+	struct dls_why		 w = *why;
+	struct pend		*p;
+	size_t			 i;
+
+	if (n > GROUP_DEAD_MAX || (gd = group_dead_new(g)) == NULL)
+		return (TP_ENOMEM);
+	for (i = 0; i < n; i++) {
+		if ((p = group_win_find(g, seqs[i])) == NULL ||
+		    p->state != PEND_DELIVERED || p->sub != s)
+			continue;
+		group_dead_add(g, &gd, p);
+	}
+	gd->sink = s;
+	gd->cb = cb;
+	gd->cb_arg = arg;
+	w.group = g->name;
+	if (gd->n == 0) {
+		/* Nothing held: done at once. */
+		g->refs++;
+		group_dead_done(gd, TP_OK, 0);
+		return (TP_OK);
+	}
+	group_dead_send_why(gd, &w);
+	return (TP_OK);
 }

@@ -37,10 +37,30 @@ struct pend {
 	int		 state;		/* PEND_* */
 };
 
+struct conn_rec;
+struct dls_why;
+
+/*
+ * An internal member (a trigger's invoker) takes records through these
+ * instead of a connection. Its deliveries have no ack wait: they stay
+ * with it until it acks or dead-letters them, or leaves.
+ */
+struct group_sink {
+	int	(*ready)(void *);	/* room for more records? */
+	/* n records; their bytes are borrowed for the call only. */
+	void	(*deliver)(void *, const struct conn_rec *, size_t);
+	void	(*gone)(void *);	/* the group was deleted */
+};
+
+/* The outcome of group_sink_dead(): TP_OK once stored. */
+typedef void (*group_dead_cb)(void *, int);
+
 struct sub {
 	uint64_t		 id;
 	struct group		*g;		/* borrowed, outlives sub */
-	struct conn		*conn;		/* borrowed, outlives sub */
+	struct conn		*conn;		/* borrowed; NULL for a sink */
+	const struct group_sink	*sink;		/* internal member, or NULL */
+	void			*sink_arg;
 	uint32_t		 max_unacked;
 	uint32_t		 unacked;
 	char			 name[64];	/* consumer name, escaped */
@@ -116,5 +136,24 @@ uint64_t group_sub_id(struct sub *);
 void	group_sub_close(struct sub *);
 /* The connection's output drained: deliver more. */
 void	group_sub_writable(struct sub *);
+
+/* Internal members (broker/tflow). */
+struct sub *group_sink_join(struct group *, const struct group_sink *, void *,
+	    uint32_t, const char *);
+/* Leave: what the member holds waits for the group's next member. */
+void	group_sink_leave(struct sub *);
+void	group_sink_credit(struct sub *, uint32_t);
+/* The member has room again. */
+void	group_sink_ready(struct sub *);
+/* Acknowledge n seqs the member holds. */
+void	group_sink_ack(struct sub *, const uint64_t *, size_t);
+/*
+ * Move n held seqs to a dead-letter station for why (its group is
+ * filled in). done runs once they are stored or could not be (at once
+ * when the member held none of them); when they could not, the seqs are
+ * the member's again. TP_OK or TP_ENOMEM.
+ */
+int	group_sink_dead(struct sub *, const uint64_t *, size_t,
+	    const struct dls_why *, group_dead_cb, void *);
 
 #endif

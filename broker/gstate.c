@@ -443,34 +443,35 @@ gstate_request_create(struct conn *c, uint64_t id,
 }
 
 void
-gstate_request_delete(struct conn *c, uint64_t id,
-    const Tupelo__GroupDelete *req)
+gstate_delete(struct group *g, struct conn *c, uint64_t id)
 {
 	struct gstate_op	*op;
-	struct station		*st;
-	struct group		*g;
+	struct station		*st = g->st;
+	char			 name[TP_NAME_MAX + 1];
 
-	if ((st = gstate_station(c, id, req->station)) == NULL ||
-	    (g = gstate_group(c, id, st, req->group)) == NULL)
-		return;
+	snprintf(name, sizeof name, "%s", g->name);
 	station_group_remove(st, g);
 	if (g->ephemeral) {
 		group_free(g);
-		conn_send_ok(c, id);
+		if (c != NULL)
+			conn_send_ok(c, id);
 		return;
 	}
-	if ((op = gstate_op_new(g)) == NULL ||
-	    (op->waiters = calloc(1, sizeof *op->waiters)) == NULL) {
+	if ((op = gstate_op_new(g)) == NULL || (c != NULL &&
+	    (op->waiters = calloc(1, sizeof *op->waiters)) == NULL)) {
 		free(op);
 		group_free(g);
-		conn_send_error(c, id, TP_ENOMEM, NULL);
+		if (c != NULL)
+			conn_send_error(c, id, TP_ENOMEM, NULL);
 		return;
 	}
 	op->remove = 1;
-	op->waiters[0].conn = c;
-	op->waiters[0].id = id;
-	op->nwaiters = 1;
-	conn_ref(c);
+	if (c != NULL) {
+		op->waiters[0].conn = c;
+		op->waiters[0].id = id;
+		op->nwaiters = 1;
+		conn_ref(c);
+	}
 	g->refs++;
 	group_free(g);
 	if (writer_submit(station_writer(st), &gstate_wop, op, 64,
@@ -478,7 +479,25 @@ gstate_request_delete(struct conn *c, uint64_t id,
 		gstate_done(op, TP_ESHUTDOWN);
 	else
 		log_info("group deleted station=%s group=%s", station_name(st),
-		    req->group);
+		    name);
+}
+
+void
+gstate_request_delete(struct conn *c, uint64_t id,
+    const Tupelo__GroupDelete *req)
+{
+	struct station		*st;
+	struct group		*g;
+
+	if ((st = gstate_station(c, id, req->station)) == NULL ||
+	    (g = gstate_group(c, id, st, req->group)) == NULL)
+		return;
+	if (g->name[0] == '_' && !g->ephemeral) {
+		conn_send_error(c, id, TP_EPERM, "the group belongs to a "
+		    "trigger: remove the trigger instead");
+		return;
+	}
+	gstate_delete(g, c, id);
 }
 
 /* Fill info (pointing into g and names) with a group's figures. */

@@ -23,6 +23,9 @@ int	gstate_create(struct station *, const char *, const char *,
 	    struct tp_err *);
 /* Store the group's state if it changed and no save is in flight. */
 void	gstate_save(struct group *);
+/* Remove a group from its station and storage; Ok on conn (NULL: no
+ * reply) once durable. */
+void	gstate_delete(struct group *, struct conn *, uint64_t);
 /* Answer request id on conn with Ok once the next save is durable. */
 int	gstate_waiter_add(struct group *, struct conn *, uint64_t);
 

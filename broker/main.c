@@ -16,14 +16,19 @@
 #include <unistd.h>
 
 #include "broker/check.h"
+#include "broker/compress.h"
 #include "broker/config.h"
 #include "broker/conn.h"
 #include "broker/dispatch.h"
+#include "broker/fn_exec.h"
+#include "broker/fn_http.h"
 #include "broker/group.h"
+#include "broker/invoke.h"
 #include "broker/listener.h"
 #include "broker/log.h"
 #include "broker/retention.h"
 #include "broker/station.h"
+#include "broker/trigger.h"
 #include "proto/error.h"
 #include "storage/store.h"
 #include "storage/writer.h"
@@ -163,6 +168,13 @@ main(int argc, char **argv)
 	event_add(ev_term, NULL);
 	conn_start(main_base, &cfg);
 	dispatch_start(&cfg);
+	invoke_start(main_base);
+	if (fn_exec_start(main_base, &err) != TP_OK ||
+	    fn_http_start(main_base, &err) != TP_OK ||
+	    trigger_start(main_base, store, main_writer, &err) != TP_OK) {
+		log_error("%s", err.message);
+		return (1);
+	}
 	if (retention_start(main_base) != TP_OK) {
 		log_error("cannot start the retention timer");
 		return (1);
@@ -183,12 +195,18 @@ main(int argc, char **argv)
 	 */
 	listener_stop();
 	retention_stop();
+	/* Running functions are killed; what they held stays unacked. */
+	trigger_stop();
+	invoke_stop();
+	fn_exec_stop();
+	fn_http_stop();
 	conn_close_all();
 	event_del(ev_notify);
 	writer_close(main_writer);
 	/* Run the deferred frees of the closed connections. */
 	event_base_loop(main_base, EVLOOP_NONBLOCK);
 	station_stop();
+	compress_stop();
 	store_close(store);
 	event_free(ev_notify);
 	event_free(ev_int);

@@ -27,6 +27,7 @@ static const struct error_entry error_table[] = {
 	{ TP_EUNSUPPORTED, "TP_EUNSUPPORTED", "unsupported request", 1 },
 	{ TP_ENOSUB, "TP_ENOSUB", "no such subscription", 1 },
 	{ TP_EVERSION, "TP_EVERSION", "protocol version not supported", 1 },
+	{ TP_ENOTRIGGER, "TP_ENOTRIGGER", "no such trigger", 1 },
 	{ TP_ENOSPC, "TP_ENOSPC", "storage full", 0 },
 	{ TP_EIO, "TP_EIO", "storage I/O error", 0 },
 	{ TP_ENOMEM, "TP_ENOMEM", "out of memory", 0 },
@@ -35,6 +36,7 @@ static const struct error_entry error_table[] = {
 	{ TP_ESHUTDOWN, "TP_ESHUTDOWN", "broker shutting down", 0 },
 	{ TP_ECONN, "TP_ECONN", "connection failed or lost", 0 },
 	{ TP_ETIMEDOUT, "TP_ETIMEDOUT", "timed out", 0 },
+	{ TP_EFUNCTION, "TP_EFUNCTION", "the function failed", 0 },
 };
 
 static const struct error_entry *

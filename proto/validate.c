@@ -104,6 +104,30 @@ validate_group_config(const Tupelo__GroupConfig *c, struct tp_err *err)
 	return (TP_OK);
 }
 
+/* The frame-level checks of a trigger create or update; the settings'
+ * ranges are the broker's (broker/trigger), which knows the defaults. */
+static int
+validate_trigger(const Tupelo__TriggerConfig *c, size_t nfields, int create,
+    struct tp_err *err)
+{
+	int	code;
+
+	if (c == NULL)
+		return (error_set(err, TP_EINVAL, "trigger %s without a config",
+		    create ? "create" : "update"));
+	if (nfields > VALIDATE_FIELDS_MAX)
+		return (error_set(err, TP_EINVAL, "more than %d fields",
+		    VALIDATE_FIELDS_MAX));
+	if ((code = validate_name("trigger", c->name, err)) != TP_OK)
+		return (code);
+	if (strlen(c->name) > VALIDATE_TRIGGER_NAME_MAX)
+		return (error_set(err, TP_EBADNAME, "trigger name longer than "
+		    "%d bytes", VALIDATE_TRIGGER_NAME_MAX));
+	if (create)
+		return (validate_name("station", c->station, err));
+	return (TP_OK);
+}
+
 static int
 validate_produce(const Tupelo__Produce *p, struct tp_err *err)
 {
@@ -212,6 +236,33 @@ validate_request(const Tupelo__Frame *f, struct tp_err *err)
 			    "at most %d", f->read->max_count,
 			    VALIDATE_READ_MAX));
 		return (validate_name("station", f->read->station, err));
+	case TUPELO__FRAME__BODY_TRIGGER_CREATE:
+		return (validate_trigger(f->trigger_create->config,
+		    f->trigger_create->n_fields, 1, err));
+	case TUPELO__FRAME__BODY_TRIGGER_UPDATE:
+		return (validate_trigger(f->trigger_update->config,
+		    f->trigger_update->n_fields, 0, err));
+	case TUPELO__FRAME__BODY_TRIGGER_DELETE:
+		return (validate_name("trigger", f->trigger_delete->name, err));
+	case TUPELO__FRAME__BODY_TRIGGER_GET:
+		return (validate_name("trigger", f->trigger_get->name, err));
+	case TUPELO__FRAME__BODY_TRIGGER_LIST:
+		if (f->trigger_list->station == NULL ||
+		    *f->trigger_list->station == '\0')
+			return (TP_OK);
+		return (validate_name("station", f->trigger_list->station,
+		    err));
+	case TUPELO__FRAME__BODY_REQUEST:
+		if (f->request->message == NULL)
+			return (error_set(err, TP_EINVAL,
+			    "request without a message"));
+		if (f->request->timeout_ms > VALIDATE_DELAY_MAX)
+			return (error_set(err, TP_EINVAL, "request timeout "
+			    "over %d ms", VALIDATE_DELAY_MAX));
+		code = validate_name("station", f->request->station, err);
+		if (code != TP_OK)
+			return (code);
+		return (validate_message(f->request->message, err));
 	case TUPELO__FRAME__BODY__NOT_SET:
 		return (error_set(err, TP_EUNSUPPORTED,
 		    "frame without a known body"));

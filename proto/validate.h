@@ -20,6 +20,8 @@ struct tp_err;
 #define VALIDATE_MSGID_MAX	256	/* bytes of a producer message id */
 #define VALIDATE_READ_MAX	10000	/* records in one Read */
 #define VALIDATE_BACKOFF_MAX	32	/* redelivery delays of a group */
+#define VALIDATE_FIELDS_MAX	64	/* fields named in an update */
+#define VALIDATE_TRIGGER_NAME_MAX 119	/* "_trigger." + name is a group */
 #define VALIDATE_DELAY_MAX	86400000 /* ms: ack wait, nack delay */
 
 /* Station and group names: [a-z0-9][a-z0-9._-]{0,127}. */

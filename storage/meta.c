@@ -277,3 +277,53 @@ meta_dict_get(MDB_txn *txn, MDB_dbi dbi, uint32_t id, MDB_val *out)
 	k.mv_size = strlen(key);
 	return (mdb_get(txn, dbi, &k, out));
 }
+
+int
+meta_trigger_put(MDB_txn *txn, MDB_dbi dbi, const Tupelo__TriggerConfig *c)
+{
+	char	key[META_KEY_MAX];
+
+	snprintf(key, sizeof key, "trigger/%s", c->name);
+	return (meta_put(txn, dbi, key, &c->base));
+}
+
+int
+meta_trigger_del(MDB_txn *txn, MDB_dbi dbi, const char *name)
+{
+	char	key[META_KEY_MAX];
+
+	snprintf(key, sizeof key, "trigger/%s", name);
+	return (meta_del(txn, dbi, key));
+}
+
+struct meta_triggers {
+	meta_trigger_cb	 cb;
+	void		*arg;
+};
+
+static int
+meta_trigger_load_cb(void *arg, const char *rest, size_t len,
+    const MDB_val *v)
+{
+	struct meta_triggers	*mt = arg;
+	Tupelo__TriggerConfig	*c;
+	int			 rc;
+
+	(void)rest;
+	if (len > TP_NAME_MAX)
+		return (MDB_CORRUPTED);
+	c = tupelo__trigger_config__unpack(NULL, v->mv_size, v->mv_data);
+	if (c == NULL)
+		return (MDB_CORRUPTED);
+	rc = mt->cb(mt->arg, c);
+	tupelo__trigger_config__free_unpacked(c, NULL);
+	return (rc);
+}
+
+int
+meta_trigger_load(MDB_txn *txn, MDB_dbi dbi, meta_trigger_cb cb, void *arg)
+{
+	struct meta_triggers	mt = { cb, arg };
+
+	return (meta_scan(txn, dbi, "trigger/", meta_trigger_load_cb, &mt));
+}

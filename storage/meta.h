@@ -1,8 +1,9 @@
 /*
  * The metadata database: station configs ("station/<name>"), station
  * counters ("stats/<name>") and consumer group positions
- * ("group/<station>/<group>"), each a protobuf message from tupelo.proto,
- * and zstd dictionaries ("dict/<id>", raw bytes).
+ * ("group/<station>/<group>"), function triggers ("trigger/<name>"), each
+ * a protobuf message from tupelo.proto, and zstd dictionaries
+ * ("dict/<id>", raw bytes).
  * Functions return an LMDB code (0, MDB_*, or an errno value).
  */
 #ifndef TP_STORAGE_META_H
@@ -16,6 +17,7 @@
 typedef int (*meta_station_cb)(void *, const Tupelo__StationConfig *);
 typedef int (*meta_group_cb)(void *, const char *,
     const Tupelo__GroupState *);
+typedef int (*meta_trigger_cb)(void *, const Tupelo__TriggerConfig *);
 
 int	meta_station_put(MDB_txn *, MDB_dbi, const Tupelo__StationConfig *);
 /* Is there a station of this name? 1 yes, 0 no. */
@@ -38,5 +40,9 @@ int	meta_dict_get(MDB_txn *, MDB_dbi, uint32_t, MDB_val *);
 /* Visit the groups of one station. */
 int	meta_group_load(MDB_txn *, MDB_dbi, const char *, meta_group_cb,
 	    void *);
+/* Trigger configs by name. */
+int	meta_trigger_put(MDB_txn *, MDB_dbi, const Tupelo__TriggerConfig *);
+int	meta_trigger_del(MDB_txn *, MDB_dbi, const char *);
+int	meta_trigger_load(MDB_txn *, MDB_dbi, meta_trigger_cb, void *);
 
 #endif

@@ -57,6 +57,7 @@ enum tp_code {
 	TP_EUNSUPPORTED = 8,	/* unknown request type */
 	TP_ENOSUB = 9,		/* no such subscription */
 	TP_EVERSION = 10,	/* protocol version not supported */
+	TP_ENOTRIGGER = 11,	/* no such trigger */
 	TP_ENOSPC = 20,		/* storage full */
 	TP_EIO = 21,		/* storage I/O error; writes refused */
 	TP_ENOMEM = 22,		/* out of memory */
@@ -65,6 +66,7 @@ enum tp_code {
 	TP_ESHUTDOWN = 25,	/* broker shutting down */
 	TP_ECONN = 30,		/* cannot connect, or connection lost */
 	TP_ETIMEDOUT = 31,	/* no answer or message within the timeout */
+	TP_EFUNCTION = 40,	/* the function failed (tp_request) */
 };
 
 /* An error's code and a message for people. Filled, never allocated. */
@@ -411,6 +413,8 @@ void	tp_consumer_free(struct tp_consumer *c);
 #define TP_HDR_DELIVERIES	"tp-deliveries"		/* times delivered */
 #define TP_HDR_REASON		"tp-reason"	/* "max-deliveries", "term" */
 #define TP_HDR_ERROR		"tp-error"	/* last error, term reason */
+#define TP_HDR_TRIGGER		"tp-trigger"	/* the trigger that gave up */
+#define TP_HDR_ATTEMPTS		"tp-attempts"	/* its invocations */
 
 struct tp_group_info {
 	char		station[TP_NAME_MAX + 1];

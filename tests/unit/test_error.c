@@ -28,6 +28,7 @@ static const struct {
 	{ TP_EUNSUPPORTED, "TP_EUNSUPPORTED" },
 	{ TP_ENOSUB, "TP_ENOSUB" },
 	{ TP_EVERSION, "TP_EVERSION" },
+	{ TP_ENOTRIGGER, "TP_ENOTRIGGER" },
 	{ TP_ENOSPC, "TP_ENOSPC" },
 	{ TP_EIO, "TP_EIO" },
 	{ TP_ENOMEM, "TP_ENOMEM" },
@@ -36,6 +37,7 @@ static const struct {
 	{ TP_ESHUTDOWN, "TP_ESHUTDOWN" },
 	{ TP_ECONN, "TP_ECONN" },
 	{ TP_ETIMEDOUT, "TP_ETIMEDOUT" },
+	{ TP_EFUNCTION, "TP_EFUNCTION" },
 };
 #define NCODES	(sizeof codes / sizeof codes[0])
 
