@@ -838,7 +838,7 @@ station_create_done(void *arg, int code)
 	struct station		*st = NULL, *dls = NULL;
 	char			 name[TP_NAME_MAX + 8], msg[256];
 
-	station_creating--;
+	station_creating -= 2;
 	if (code == TP_OK)
 		code = op->code;
 	if (code == TP_OK) {

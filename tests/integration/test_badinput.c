@@ -390,6 +390,36 @@ test_badinput_slow_reader_bounded(void **state)
 	expect_serving(b);
 }
 
+/*
+ * max-stations counts a station and its dead-letter station: with 20,
+ * ten stations fit, an eleventh is refused, and deleting one makes room.
+ * (Each create once leaked a slot, so only about two thirds fitted.)
+ */
+static void
+test_badinput_station_limit(void **state)
+{
+	struct broker	 b;
+	struct tp_conn	*c;
+	struct tp_err	 err;
+	char		 name[32];
+	int		 i;
+
+	(void)state;
+	assert_int_equal(broker_start(&b, "--max-stations", "20", NULL), 0);
+	c = harness_connect(&b, "limit");
+	for (i = 0; i < 10; i++) {
+		snprintf(name, sizeof name, "lim%d", i);
+		if (tp_station_create(c, name, NULL, &err) != TP_OK)
+			fail_msg("station %d: %s", i, err.message);
+	}
+	assert_int_equal(tp_station_create(c, "lim10", NULL, &err), TP_EBUSY);
+	assert_non_null(strstr(err.message, "max-stations"));
+	assert_int_equal(tp_station_delete(c, "lim3", &err), TP_OK);
+	assert_int_equal(tp_station_create(c, "lim10", NULL, &err), TP_OK);
+	tp_close(c);
+	broker_stop(&b);
+}
+
 int
 main(void)
 {
@@ -401,6 +431,7 @@ main(void)
 		cmocka_unit_test(test_badinput_malformed_body),
 		cmocka_unit_test(test_badinput_requests_refused),
 		cmocka_unit_test(test_badinput_slow_reader_bounded),
+		cmocka_unit_test(test_badinput_station_limit),
 	};
 
 	harness_watchdog(300);
