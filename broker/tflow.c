@@ -656,16 +656,16 @@ tflow_too_old(struct trigger *t, const struct tmsg *m)
 
 /*
  * n messages (taken) failed: back to the queue for another attempt, or
- * on to the dead letters.
+ * on to the dead letters: those whose retries are spent, those too old.
  */
 static void
 tflow_failed(struct trigger *t, struct tmsg *m, size_t n, int retry,
     int64_t retry_after_ms, const char *error)
 {
-	struct tmsg	*old, *young;
-	size_t		 i, nold = 0, nyoung = 0;
+	struct tmsg	*old, *spent, *young;
+	size_t		 i, nold = 0, nspent = 0, nyoung = 0;
 	int64_t		 delay, now = tflow_now_ms();
-	uint32_t	 half = (uint32_t)((n + 1) / 2);
+	uint32_t	 half = (uint32_t)((n + 1) / 2), most = 0;
 	int		 bisect;
 
 	for (i = 0; i < n; i++) {
@@ -682,16 +682,12 @@ tflow_failed(struct trigger *t, struct tmsg *m, size_t n, int retry,
 		return;
 	}
 	bisect = t->cfg->bisect_on_error && n > 1;
-	if (!bisect && t->cfg->max_retries >= 0 &&
-	    m[0].attempts > (uint32_t)t->cfg->max_retries) {
-		tflow_dead(t, m, n, "max-retries");
-		return;
-	}
-	/* Too old for another attempt: those go, the rest retry. */
 	old = calloc(n, sizeof *old);
+	spent = calloc(n, sizeof *spent);
 	young = calloc(n, sizeof *young);
-	if (old == NULL || young == NULL) {
+	if (old == NULL || spent == NULL || young == NULL) {
 		free(old);
+		free(spent);
 		free(young);
 		tflow_requeue(t, m, n);
 		return;
@@ -699,6 +695,9 @@ tflow_failed(struct trigger *t, struct tmsg *m, size_t n, int retry,
 	for (i = 0; i < n; i++) {
 		if (tflow_too_old(t, &m[i]))
 			old[nold++] = m[i];
+		else if (!bisect && t->cfg->max_retries >= 0 &&
+		    m[i].attempts > (uint32_t)t->cfg->max_retries)
+			spent[nspent++] = m[i];
 		else
 			young[nyoung++] = m[i];
 	}
@@ -707,6 +706,10 @@ tflow_failed(struct trigger *t, struct tmsg *m, size_t n, int retry,
 		tflow_dead(t, old, nold, "max-age");
 	else
 		free(old);
+	if (nspent > 0)
+		tflow_dead(t, spent, nspent, "max-retries");
+	else
+		free(spent);
 	if (bisect) {
 		/* Split: retry each half at once; not an attempt. */
 		for (i = 0; i < nyoung; i++) {
@@ -715,10 +718,14 @@ tflow_failed(struct trigger *t, struct tmsg *m, size_t n, int retry,
 			young[i].not_before_ms = 0;
 		}
 	} else {
+		for (i = 0; i < nyoung; i++) {
+			if (young[i].attempts > most)
+				most = young[i].attempts;
+		}
+		/* Retry-After is honoured up to the backoff maximum. */
 		delay = retry_after_ms >= 0 ? retry_after_ms :
-		    tflow_backoff_ms(t, young[0].attempts);
-		if (delay > (int64_t)t->cfg->backoff_max_ms &&
-		    retry_after_ms < 0)
+		    tflow_backoff_ms(t, most);
+		if (delay > (int64_t)t->cfg->backoff_max_ms)
 			delay = t->cfg->backoff_max_ms;
 		for (i = 0; i < nyoung; i++)
 			young[i].not_before_ms = now + delay;
@@ -815,12 +822,9 @@ tflow_done_cb(void *arg, const struct fn_result *r)
 	}
 	if (!r->ok) {
 		t->failures++;
-		snprintf(err, sizeof err, "%s%s", r->error, r->status > 0 &&
-		    strstr(r->error, "HTTP") == NULL && t->cfg->target !=
-		    TRIGGER_EXEC ? " (HTTP status)" : "");
 		tflow_set_error(t, r->error[0] != '\0' ? r->error :
 		    "failed");
-		log_debug("trigger=%s: attempt %u of %zu messages failed: %s",
+		log_info("trigger=%s: attempt %u of %zu messages failed: %s",
 		    t->cfg->name, b->attempt, b->n, r->error);
 		m = b->m;
 		b->m = NULL;
@@ -933,7 +937,7 @@ tflow_run_http(struct tbatch *b, const struct tevent_ctx *ctx,
 	struct fn_http_req	 req;
 	char			**lines = NULL, *url = NULL, *body;
 	const char		*extra[2] = { NULL, NULL };
-	size_t			 len, i, j;
+	size_t			 len;
 	int			 code;
 
 	memset(&req, 0, sizeof req);
@@ -956,22 +960,7 @@ tflow_run_http(struct tbatch *b, const struct tevent_ctx *ctx,
 		/* CloudEvents binary mode: the payload is the body. */
 		if ((lines = tevent_binary_headers(ctx, &v[0])) == NULL)
 			return (error_set(err, TP_ENOMEM, "out of memory"));
-		req.content_type = "application/octet-stream";
-		for (i = 0, j = 0; lines[i] != NULL; i++) {
-			if (strncasecmp(lines[i], "Content-Type:", 13) == 0)
-				req.content_type = lines[i] + 13 +
-				    strspn(lines[i] + 13, " ");
-			else
-				lines[j++] = lines[i];
-		}
-		/* The Content-Type line stays allocated past the end. */
-		if (j < i) {
-			char	*ct = NULL;
-
-			for (i = j; lines[i] != NULL; i++)
-				ct = lines[i];
-			(void)ct;
-		}
+		/* Its Content-Type line replaces fn_http's default. */
 		len = v[0].payload_len;
 		if ((body = malloc(len + 1)) != NULL && len > 0)
 			memcpy(body, v[0].payload, len);
