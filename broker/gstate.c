@@ -201,7 +201,7 @@ gstate_save(struct group *g)
 		return;		/* dirty stays set: the next pump retries */
 	if (gstate_snapshot(g, op) != TP_OK ||
 	    writer_submit(station_writer(g->st), &gstate_wop, op,
-	    64 + op->state.n_acked * 8, WRITER_SYNC) != TP_OK) {
+	    64 + op->state.n_acked * 8, station_sync(g->st)) != TP_OK) {
 		gstate_op_free(op);
 		return;
 	}
