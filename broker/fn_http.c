@@ -2,7 +2,7 @@
  * The http and lambda targets on libcurl's multi interface, driven by the
  * libevent loop: curl tells us which sockets to watch (one event each) and
  * when to wake it (one timer); every event hands the socket back through
- * curl_multi_socket_action() and then collects finished transfers. The
+ * fn_curl.multi_socket_action() and then collects finished transfers. The
  * multi handle's connection cache keeps connections alive between
  * requests. A request's done callback runs once, from a loop callback,
  * after its easy handle is gone; nothing here calls back into curl from
@@ -12,7 +12,6 @@
 
 #include <sys/time.h>
 
-#include <curl/curl.h>
 #include <event2/event.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -21,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "broker/fn_curl.h"
 #include "broker/log.h"
 #include "proto/compat.h"
 #include "proto/error.h"
@@ -161,7 +161,7 @@ fn_http_retry_after(const char *s)
 	}
 	if (*p == '\0')
 		return (secs * 1000);
-	if ((t = curl_getdate(s, NULL)) == -1)
+	if ((t = fn_curl.getdate(s, NULL)) == -1)
 		return (-1);
 	ms = (int64_t)t * 1000 - fn_http_now_ms();
 	return (ms < 0 ? 0 : ms);
@@ -260,7 +260,7 @@ fn_http_write_cb(char *data, size_t size, size_t nitems, void *arg)
 static void
 fn_http_free(struct fn_http *req)
 {
-	curl_slist_free_all(req->headers);
+	fn_curl.slist_free_all(req->headers);
 	free(req->body);
 	free(req->host);
 	free(req->out);
@@ -274,8 +274,8 @@ fn_http_remove(struct fn_http *req)
 	TAILQ_REMOVE(&fn_http_all, req, entry);
 	fn_http_count--;
 	if (req->easy != NULL) {
-		curl_multi_remove_handle(fn_http_multi, req->easy);
-		curl_easy_cleanup(req->easy);
+		fn_curl.multi_remove_handle(fn_http_multi, req->easy);
+		fn_curl.easy_cleanup(req->easy);
 		req->easy = NULL;
 	}
 }
@@ -295,7 +295,7 @@ fn_http_classify(struct fn_http *req, CURLcode code, struct fn_result *res)
 	res->output_truncated = req->truncated;
 
 	if (code == CURLE_OK)
-		curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
+		fn_curl.easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (code != CURLE_OK || status <= 0) {
 		res->retry = 1;
 		res->timed_out = code == CURLE_OPERATION_TIMEDOUT;
@@ -305,7 +305,7 @@ fn_http_classify(struct fn_http *req, CURLcode code, struct fn_result *res)
 		} else {
 			fn_http_appendf(res->error, sizeof res->error,
 			    "%s: %s", req->host, req->errbuf[0] != '\0' ?
-			    req->errbuf : curl_easy_strerror(code));
+			    req->errbuf : fn_curl.easy_strerror(code));
 		}
 		fn_http_trim(res->error);
 		return;
@@ -364,12 +364,12 @@ fn_http_check(void)
 	int		 left;
 
 	while (fn_http_multi != NULL &&
-	    (msg = curl_multi_info_read(fn_http_multi, &left)) != NULL) {
+	    (msg = fn_curl.multi_info_read(fn_http_multi, &left)) != NULL) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		code = msg->data.result;
 		p = NULL;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &p);
+		fn_curl.easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &p);
 		if ((req = (struct fn_http *)p) == NULL)
 			continue;
 		fn_http_finish(req, code);
@@ -383,7 +383,7 @@ fn_http_socket_action(curl_socket_t fd, int action)
 
 	if (fn_http_multi == NULL)
 		return;
-	curl_multi_socket_action(fn_http_multi, fd, action, &running);
+	fn_curl.multi_socket_action(fn_http_multi, fd, action, &running);
 	fn_http_check();
 }
 
@@ -434,7 +434,7 @@ fn_http_curl_sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
 			return (-1);
 		sk->fd = fd;
 		LIST_INSERT_HEAD(&fn_http_socks, sk, entry);
-		if (curl_multi_assign(fn_http_multi, fd, sk) != CURLM_OK) {
+		if (fn_curl.multi_assign(fn_http_multi, fd, sk) != CURLM_OK) {
 			fn_http_sock_free(sk);
 			return (-1);
 		}
@@ -473,45 +473,59 @@ fn_http_curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 	return (evtimer_add(fn_http_timer, &tv) == 0 ? 0 : -1);
 }
 
+static void	fn_http_teardown(void);
+
 int
 fn_http_start(struct event_base *base, struct tp_err *err)
 {
-	CURLcode	cc;
-
-	if (fn_http_multi != NULL)
+	if (fn_http_base != NULL)
 		return (error_set(err, TP_EINVAL, "http targets started"));
+	fn_http_base = base;
+	return (TP_OK);
+}
+
+/* The first request: load libcurl and set up the multi handle. */
+static int
+fn_http_setup(struct tp_err *err)
+{
+	CURLcode	cc;
+	int		code;
+
+	if ((code = fn_curl_load(err)) != TP_OK)
+		return (code);
 	if (!fn_http_global) {
-		if ((cc = curl_global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK)
+		if ((cc = fn_curl.global_init(CURL_GLOBAL_DEFAULT)) !=
+		    CURLE_OK)
 			return (error_set(err, TP_EINTERNAL,
 			    "cannot set up libcurl: %s",
-			    curl_easy_strerror(cc)));
+			    fn_curl.easy_strerror(cc)));
 		fn_http_global = 1;
 	}
-	fn_http_base = base;
-	if ((fn_http_timer = evtimer_new(base, fn_http_timer_cb,
+	if ((fn_http_timer = evtimer_new(fn_http_base, fn_http_timer_cb,
 	    NULL)) == NULL)
 		goto nomem;
-	if ((fn_http_multi = curl_multi_init()) == NULL)
+	if ((fn_http_multi = fn_curl.multi_init()) == NULL)
 		goto nomem;
-	if (curl_multi_setopt(fn_http_multi, CURLMOPT_SOCKETFUNCTION,
+	if (fn_curl.multi_setopt(fn_http_multi, CURLMOPT_SOCKETFUNCTION,
 	    fn_http_curl_sock_cb) != CURLM_OK ||
-	    curl_multi_setopt(fn_http_multi, CURLMOPT_TIMERFUNCTION,
+	    fn_curl.multi_setopt(fn_http_multi, CURLMOPT_TIMERFUNCTION,
 	    fn_http_curl_timer_cb) != CURLM_OK ||
-	    curl_multi_setopt(fn_http_multi, CURLMOPT_MAXCONNECTS,
+	    fn_curl.multi_setopt(fn_http_multi, CURLMOPT_MAXCONNECTS,
 	    (long)FN_HTTP_MAXCONNECTS) != CURLM_OK) {
-		fn_http_stop();
+		fn_http_teardown();
 		return (error_set(err, TP_EINTERNAL,
 		    "cannot set up the libcurl multi handle"));
 	}
 	return (TP_OK);
 
 nomem:
-	fn_http_stop();
+	fn_http_teardown();
 	return (error_set(err, TP_ENOMEM, "out of memory"));
 }
 
-void
-fn_http_stop(void)
+/* Abandon every request and free libcurl's state (it stays loaded). */
+static void
+fn_http_teardown(void)
 {
 	struct fn_http		*req;
 	struct fn_http_sock	*sk;
@@ -522,17 +536,23 @@ fn_http_stop(void)
 	}
 	/* Closing cached connections may still call the socket callback. */
 	if (fn_http_multi != NULL)
-		curl_multi_cleanup(fn_http_multi);
+		fn_curl.multi_cleanup(fn_http_multi);
 	fn_http_multi = NULL;
 	while ((sk = LIST_FIRST(&fn_http_socks)) != NULL)
 		fn_http_sock_free(sk);
 	if (fn_http_timer != NULL)
 		event_free(fn_http_timer);
 	fn_http_timer = NULL;
-	fn_http_base = NULL;
 	if (fn_http_global)
-		curl_global_cleanup();
+		fn_curl.global_cleanup();
 	fn_http_global = 0;
+}
+
+void
+fn_http_stop(void)
+{
+	fn_http_teardown();
+	fn_http_base = NULL;
 }
 
 /*
@@ -546,11 +566,11 @@ fn_http_url(struct fn_http *req, const char *url, struct tp_err *err)
 	char	*scheme = NULL, *host = NULL;
 	int	 rc = TP_OK;
 
-	if ((u = curl_url()) == NULL)
+	if ((u = fn_curl.url()) == NULL)
 		return (error_set(err, TP_ENOMEM, "out of memory"));
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+	if (fn_curl.url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    fn_curl.url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    fn_curl.url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
 		rc = error_set(err, TP_EINVAL, "bad URL");
 		goto out;
 	}
@@ -562,9 +582,9 @@ fn_http_url(struct fn_http *req, const char *url, struct tp_err *err)
 	if ((req->host = strdup(host)) == NULL)
 		rc = error_set(err, TP_ENOMEM, "out of memory");
 out:
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
+	fn_curl.free(scheme);
+	fn_curl.free(host);
+	fn_curl.url_cleanup(u);
 	return (rc);
 }
 
@@ -602,19 +622,19 @@ fn_http_headers(struct fn_http *req, const struct fn_http_req *r,
 		if ((line = malloc(len)) == NULL)
 			goto nomem;
 		snprintf(line, len, "Content-Type: %s", ct);
-		if ((l = curl_slist_append(req->headers, line)) == NULL)
+		if ((l = fn_curl.slist_append(req->headers, line)) == NULL)
 			goto nomem;
 		req->headers = l;
 		free(line);
 		line = NULL;
 	}
 	for (h = r->headers; h != NULL && *h != NULL; h++) {
-		if ((l = curl_slist_append(req->headers, *h)) == NULL)
+		if ((l = fn_curl.slist_append(req->headers, *h)) == NULL)
 			goto nomem;
 		req->headers = l;
 	}
 	/* No "Expect: 100-continue": the body goes without waiting. */
-	if ((l = curl_slist_append(req->headers, "Expect:")) == NULL)
+	if ((l = fn_curl.slist_append(req->headers, "Expect:")) == NULL)
 		goto nomem;
 	req->headers = l;
 	return (TP_OK);
@@ -633,32 +653,32 @@ fn_http_setopt(struct fn_http *req, const struct fn_http_req *r)
 
 	connect_ms = r->timeout_ms < FN_HTTP_CONNECT_MS ? r->timeout_ms :
 	    FN_HTTP_CONNECT_MS;
-	if (curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)req) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_URL, r->url) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR,
+	if (fn_curl.easy_setopt(e, CURLOPT_PRIVATE, (char *)req) != CURLE_OK ||
+	    fn_curl.easy_setopt(e, CURLOPT_URL, r->url) != CURLE_OK ||
+	    fn_curl.easy_setopt(e, CURLOPT_PROTOCOLS_STR,
 	    "http,https") != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_USERAGENT, "tupelod") != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+	    fn_curl.easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+	    fn_curl.easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    fn_curl.easy_setopt(e, CURLOPT_USERAGENT, "tupelod") != CURLE_OK ||
+	    fn_curl.easy_setopt(e, CURLOPT_TIMEOUT_MS,
 	    (long)r->timeout_ms) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	    fn_curl.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 	    connect_ms) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf) !=
+	    fn_curl.easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf) !=
 	    CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+	    fn_curl.easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK ||
+	    fn_curl.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
 	    (curl_off_t)r->len) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_POSTFIELDS,
+	    fn_curl.easy_setopt(e, CURLOPT_POSTFIELDS,
 	    req->body != NULL ? req->body : "") != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers) !=
+	    fn_curl.easy_setopt(e, CURLOPT_HTTPHEADER, req->headers) !=
 	    CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION,
+	    fn_curl.easy_setopt(e, CURLOPT_HEADERFUNCTION,
 	    fn_http_header_cb) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_HEADERDATA, req) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION,
+	    fn_curl.easy_setopt(e, CURLOPT_HEADERDATA, req) != CURLE_OK ||
+	    fn_curl.easy_setopt(e, CURLOPT_WRITEFUNCTION,
 	    fn_http_write_cb) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_WRITEDATA, req) != CURLE_OK)
+	    fn_curl.easy_setopt(e, CURLOPT_WRITEDATA, req) != CURLE_OK)
 		return (TP_EINTERNAL);
 	return (TP_OK);
 }
@@ -670,10 +690,12 @@ fn_http_post(const struct fn_http_req *r, fn_done_cb done, void *arg,
 	struct fn_http	*req = NULL;
 	int		 rc;
 
-	if (fn_http_multi == NULL) {
+	if (fn_http_base == NULL) {
 		rc = error_set(err, TP_ESHUTDOWN, "http targets not running");
 		goto fail;
 	}
+	if (fn_http_multi == NULL && (rc = fn_http_setup(err)) != TP_OK)
+		goto fail;
 	if (r->url == NULL || done == NULL || r->timeout_ms <= 0 ||
 	    (r->body == NULL && r->len != 0)) {
 		rc = error_set(err, TP_EINVAL, "bad http request");
@@ -692,7 +714,7 @@ fn_http_post(const struct fn_http_req *r, fn_done_cb done, void *arg,
 	if ((rc = fn_http_url(req, r->url, err)) != TP_OK ||
 	    (rc = fn_http_headers(req, r, err)) != TP_OK)
 		goto fail;
-	if ((req->easy = curl_easy_init()) == NULL) {
+	if ((req->easy = fn_curl.easy_init()) == NULL) {
 		rc = error_set(err, TP_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -701,7 +723,7 @@ fn_http_post(const struct fn_http_req *r, fn_done_cb done, void *arg,
 		goto fail;
 	}
 	/* Adding only arms curl's timer: done cannot run from here. */
-	if (curl_multi_add_handle(fn_http_multi, req->easy) != CURLM_OK) {
+	if (fn_curl.multi_add_handle(fn_http_multi, req->easy) != CURLM_OK) {
 		rc = error_set(err, TP_EINTERNAL, "cannot start the request");
 		goto fail;
 	}
@@ -716,7 +738,7 @@ fail:
 		free(r->body);
 	else {
 		if (req->easy != NULL)
-			curl_easy_cleanup(req->easy);
+			fn_curl.easy_cleanup(req->easy);
 		fn_http_free(req);
 	}
 	return (rc);
