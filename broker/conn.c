@@ -61,14 +61,17 @@ static const struct config	*conn_cfg;
 static struct conn_list		 conn_all = TAILQ_HEAD_INITIALIZER(conn_all);
 static size_t			 conn_n;
 static uint64_t			 conn_next_id = 1;
+/* Frames are decoded into it, one at a time, and released at once. */
+static struct frame_arena	*conn_arena;
 
 static void	conn_process(struct conn *);
 
-void
+int
 conn_start(struct event_base *base, const struct config *cfg)
 {
 	conn_base = base;
 	conn_cfg = cfg;
+	return (frame_arena_new(&conn_arena));
 }
 
 size_t
@@ -187,6 +190,8 @@ conn_close_all(void)
 
 	TAILQ_FOREACH_SAFE(c, &conn_all, entry, c1)
 		conn_close(c);
+	frame_arena_free(conn_arena);
+	conn_arena = NULL;
 }
 
 void
@@ -386,7 +391,7 @@ conn_process(struct conn *c)
 	int		 n, r;
 
 	for (n = 0; n < CONN_FRAMES_PER_TURN; n++) {
-		if (c->paused || c->closing)
+		if (c->paused || c->closing || conn_arena == NULL)
 			return;
 		avail = evbuffer_get_length(in);
 		if (avail < FRAME_HEADER)
@@ -407,8 +412,8 @@ conn_process(struct conn *c)
 		}
 		if (r == FRAME_NEED)
 			return;
-		r = frame_unpack(evbuffer_pullup(in, FRAME_HEADER + len) +
-		    FRAME_HEADER, len, &f, &err);
+		r = frame_unpack_arena(conn_arena, evbuffer_pullup(in,
+		    FRAME_HEADER + len) + FRAME_HEADER, len, &f, &err);
 		evbuffer_drain(in, FRAME_HEADER + len);
 		if (r != TP_OK) {
 			log_debug("%s: conn=%llu %s", __func__,
@@ -417,7 +422,7 @@ conn_process(struct conn *c)
 			continue;
 		}
 		dispatch_frame(c, f);
-		frame_free(f);
+		frame_arena_reset(conn_arena);
 	}
 	if (evbuffer_get_length(in) >= FRAME_HEADER)
 		event_active(c->more, EV_TIMEOUT, 0);

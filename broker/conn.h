@@ -30,7 +30,7 @@ struct conn_rec {
 	size_t		 len;
 };
 
-void	conn_start(struct event_base *, const struct config *);
+int	conn_start(struct event_base *, const struct config *);
 /* Take over an accepted socket. */
 void	conn_accept(evutil_socket_t, const struct sockaddr *, int);
 /* Stop reading from every connection (shutdown); replies still go out. */

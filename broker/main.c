@@ -166,7 +166,10 @@ main(int argc, char **argv)
 	event_add(ev_notify, NULL);
 	event_add(ev_int, NULL);
 	event_add(ev_term, NULL);
-	conn_start(main_base, &cfg);
+	if (conn_start(main_base, &cfg) != TP_OK) {
+		log_error("out of memory");
+		return (1);
+	}
 	dispatch_start(&cfg);
 	invoke_start(main_base);
 	if (fn_exec_start(main_base, &err) != TP_OK ||

@@ -30,6 +30,17 @@ int	frame_peek(const uint8_t *, size_t, uint32_t, uint32_t *);
 int	frame_unpack(const uint8_t *, size_t, Tupelo__Frame **,
 	    struct tp_err *);
 void	frame_free(Tupelo__Frame *);
+/*
+ * The same into an arena: no allocation per field, and everything of
+ * the frame released at once by frame_arena_reset(). For a thread that
+ * decodes one frame at a time (the broker's loop).
+ */
+struct frame_arena;
+int	frame_arena_new(struct frame_arena **);
+void	frame_arena_free(struct frame_arena *);
+int	frame_unpack_arena(struct frame_arena *, const uint8_t *, size_t,
+	    Tupelo__Frame **, struct tp_err *);
+void	frame_arena_reset(struct frame_arena *);
 /* Bytes frame_pack() writes for f: header plus body. */
 size_t	frame_size(const Tupelo__Frame *);
 /* Write header and body at out (frame_size() bytes); returns bytes. */
