@@ -180,7 +180,7 @@ dls_replay_apply(MDB_txn *txn, void *arg)
 	int		 rc;
 
 	rc = produce_apply_append(txn, op->to, op->first, op->buf, op->lens,
-	    op->n);
+	    op->n, -1);
 	for (i = 0; rc == 0 && i < op->n; i++)
 		rc = produce_apply_delete(txn, op->dls, op->seqs[i]);
 	return (rc);

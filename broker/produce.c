@@ -31,6 +31,7 @@ struct produce_op {
 	uint64_t	 first;		/* first seq of the records */
 	size_t		 n;		/* records */
 	size_t		 bytes;		/* of buf */
+	int64_t		 logical;	/* bytes uncompressed, -1: unknown */
 	uint32_t	*lens;		/* owned, n entries */
 	uint8_t		*buf;		/* owned, the records */
 	produce_done_cb	 done;		/* internal appends */
@@ -56,7 +57,7 @@ produce_op_free(struct produce_op *op)
 
 int
 produce_apply_append(MDB_txn *txn, struct station *st, uint64_t first,
-    const uint8_t *buf, const uint32_t *lens, size_t n)
+    const uint8_t *buf, const uint32_t *lens, size_t n, int64_t logical)
 {
 	Tupelo__StationStats	 stats;
 	MDB_dbi			 meta = store_meta(station_store(st));
@@ -73,8 +74,12 @@ produce_apply_append(MDB_txn *txn, struct station *st, uint64_t first,
 		stats.last_seq = first + n - 1;
 	for (i = 0; i < n; buf += lens[i], i++) {
 		stats.bytes += lens[i];
-		stats.logical_bytes += record_logical_size(buf, lens[i]);
+		if (logical < 0)
+			stats.logical_bytes += record_logical_size(buf,
+			    lens[i]);
 	}
+	if (logical >= 0)
+		stats.logical_bytes += (uint64_t)logical;
 	return (meta_stats_put(txn, meta, station_name(st), &stats));
 }
 
@@ -117,7 +122,7 @@ produce_apply(MDB_txn *txn, void *arg)
 	struct produce_op	*op = arg;
 
 	return (produce_apply_append(txn, op->st, op->first, op->buf,
-	    op->lens, op->n));
+	    op->lens, op->n, op->logical));
 }
 
 /* Forget the message ids of a failed append. */
@@ -247,6 +252,7 @@ produce_records(struct station *st, uint8_t *buf, uint32_t *lens, size_t n,
 	op->buf = buf;
 	op->lens = lens;
 	op->n = n;
+	op->logical = -1;	/* copies of records: the writer decodes */
 	for (i = 0; i < n; i++)
 		op->bytes += lens[i];
 	op->done = done;
@@ -297,6 +303,8 @@ produce_prepare(struct produce_op *op, const Tupelo__Produce *p,
 		op->lens[op->n] = (uint32_t)record_encode_with(m, now,
 		    pls != NULL ? &pls[i] : NULL, op->buf + off);
 		off += op->lens[op->n];
+		op->logical += pls != NULL && pls[i].codec != RECORD_CODEC_NONE ?
+		    (int64_t)record_size(m, now) : (int64_t)op->lens[op->n];
 		op->n++;
 	}
 	op->bytes = off;

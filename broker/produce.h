@@ -29,9 +29,12 @@ void	produce_request(struct conn *, uint64_t, const Tupelo__Produce *);
  */
 int	produce_records(struct station *, uint8_t *, uint32_t *, size_t,
 	    produce_done_cb, void *);
-/* Writer thread: append records at first.. and update the counters. */
+/*
+ * Writer thread: append records at first.. and update the counters;
+ * logical is their size uncompressed, or -1 to decode them for it.
+ */
 int	produce_apply_append(MDB_txn *, struct station *, uint64_t,
-	    const uint8_t *, const uint32_t *, size_t);
+	    const uint8_t *, const uint32_t *, size_t, int64_t);
 /* Take one stored record (v) out of the counters. */
 void	produce_stats_remove(Tupelo__StationStats *, const MDB_val *);
 /* Writer thread: delete one record (missing is fine), update counters. */
