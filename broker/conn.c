@@ -414,15 +414,17 @@ conn_process(struct conn *c)
 			return;
 		r = frame_unpack_arena(conn_arena, evbuffer_pullup(in,
 		    FRAME_HEADER + len) + FRAME_HEADER, len, &f, &err);
-		evbuffer_drain(in, FRAME_HEADER + len);
 		if (r != TP_OK) {
+			evbuffer_drain(in, FRAME_HEADER + len);
 			log_debug("%s: conn=%llu %s", __func__,
 			    (unsigned long long)c->id, err.message);
 			conn_send_error(c, 0, r, err.message);
 			continue;
 		}
+		/* Payloads of a Produce still point into the input. */
 		dispatch_frame(c, f);
 		frame_arena_reset(conn_arena);
+		evbuffer_drain(in, FRAME_HEADER + len);
 	}
 	if (evbuffer_get_length(in) >= FRAME_HEADER)
 		event_active(c->more, EV_TIMEOUT, 0);

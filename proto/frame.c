@@ -6,8 +6,10 @@
 #include "proto/frame.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "proto/error.h"
+#include "proto/wire.h"
 
 #define FRAME_ARENA_CHUNK	(64 * 1024)	/* first and smallest chunk */
 #define FRAME_ARENA_ALIGN	16
@@ -160,10 +162,207 @@ frame_arena_free(struct frame_arena *a)
 	free(a);
 }
 
+/* ---- Produce without protobuf-c ---- */
+
+/*
+ * A field of the protobuf message at p..end: its number, wire type and
+ * (length-delimited) bytes or (varint) value. 0 at the end, -1 if bad.
+ */
+static inline size_t
+frame_varint(const uint8_t *p, const uint8_t *end, uint64_t *v)
+{
+	if (p < end && *p < 0x80) {
+		*v = *p;
+		return (1);
+	}
+	return (wire_varint_get(p, (size_t)(end - p), v));
+}
+
+static inline int
+frame_field(const uint8_t **p, const uint8_t *end, uint32_t *num, int *type,
+    const uint8_t **data, uint64_t *v)
+{
+	uint64_t	tag;
+	size_t		n;
+
+	if (*p == end)
+		return (0);
+	if ((n = frame_varint(*p, end, &tag)) == 0)
+		return (-1);
+	*p += n;
+	*num = (uint32_t)(tag >> 3);
+	*type = (int)(tag & 7);
+	if (tag >> 3 == 0 || tag >> 3 > UINT32_MAX)
+		return (-1);
+	if ((n = frame_varint(*p, end, v)) == 0)
+		return (-1);
+	*p += n;
+	if (*type == WIRE_VARINT)
+		return (1);
+	if (*type != WIRE_LEN || *v > (uint64_t)(end - *p))
+		return (-1);
+	*data = *p;
+	*p += *v;
+	return (1);
+}
+
+/* A NUL-terminated copy of a string field in the arena. */
+static char *
+frame_str(struct frame_arena *a, const uint8_t *data, uint64_t len)
+{
+	char	*s;
+
+	if (memchr(data, '\0', len) != NULL ||
+	    (s = frame_arena_alloc(a, len + 1)) == NULL)
+		return (NULL);
+	memcpy(s, data, len);
+	s[len] = '\0';
+	return (s);
+}
+
+static int
+frame_header(struct frame_arena *a, const uint8_t *p, const uint8_t *end,
+    Tupelo__Header **out)
+{
+	Tupelo__Header	*h;
+	const uint8_t	*data;
+	uint64_t	 v;
+	uint32_t	 num;
+	int		 type, r;
+
+	if ((h = frame_arena_alloc(a, sizeof *h)) == NULL)
+		return (-1);
+	tupelo__header__init(h);
+	while ((r = frame_field(&p, end, &num, &type, &data, &v)) == 1) {
+		if (type != WIRE_LEN || (num != 1 && num != 2))
+			return (-1);
+		if (num == 1 && (h->key = frame_str(a, data, v)) == NULL)
+			return (-1);
+		if (num == 2 && (h->value = frame_str(a, data, v)) == NULL)
+			return (-1);
+	}
+	*out = h;
+	return (r);
+}
+
+#define FRAME_HEADERS_FAST	64	/* more: leave it to protobuf-c */
+
+static int
+frame_message(struct frame_arena *a, const uint8_t *p, const uint8_t *end,
+    Tupelo__Message **out)
+{
+	Tupelo__Message	*m;
+	Tupelo__Header	*hs[FRAME_HEADERS_FAST];
+	const uint8_t	*data;
+	uint64_t	 v;
+	uint32_t	 num;
+	size_t		 nh = 0;
+	int		 type, r;
+
+	if ((m = frame_arena_alloc(a, sizeof *m)) == NULL)
+		return (-1);
+	tupelo__message__init(m);
+	while ((r = frame_field(&p, end, &num, &type, &data, &v)) == 1) {
+		if (type != WIRE_LEN)
+			return (-1);
+		switch (num) {
+		case 1:
+			if (nh == FRAME_HEADERS_FAST ||
+			    frame_header(a, data, data + v, &hs[nh++]) != 0)
+				return (-1);
+			break;
+		case 2:
+			if ((m->msg_id = frame_str(a, data, v)) == NULL)
+				return (-1);
+			break;
+		case 3:
+			/* The payload stays in the caller's buffer. */
+			m->payload.data = (uint8_t *)data;
+			m->payload.len = v;
+			break;
+		default:
+			return (-1);
+		}
+	}
+	if (nh != 0) {
+		if ((m->headers = frame_arena_alloc(a, nh * sizeof *hs)) ==
+		    NULL)
+			return (-1);
+		memcpy(m->headers, hs, nh * sizeof *hs);
+		m->n_headers = nh;
+	}
+	*out = m;
+	return (r);
+}
+
+/*
+ * A Frame with an id and a Produce body and nothing else, decoded into
+ * the arena without copying payloads: 1 done, 0 not that shape (let
+ * protobuf-c decide), -1 out of memory or malformed.
+ */
+static int
+frame_produce(struct frame_arena *a, const uint8_t *buf, size_t len,
+    Tupelo__Frame **out)
+{
+	Tupelo__Frame	*f;
+	Tupelo__Produce	*pr;
+	const uint8_t	*p = buf, *end = buf + len, *body = NULL, *q, *data;
+	uint64_t	 v, id = 0, blen = 0;
+	uint32_t	 num;
+	size_t		 nm = 0;
+	int		 type, r;
+
+	while ((r = frame_field(&p, end, &num, &type, &data, &v)) == 1) {
+		if (num == 1 && type == WIRE_VARINT)
+			id = v;
+		else if (num == 30 && type == WIRE_LEN && body == NULL) {
+			body = data;
+			blen = v;
+		} else
+			return (0);
+	}
+	if (r != 0 || body == NULL)
+		return (0);
+	for (q = body; (r = frame_field(&q, body + blen, &num, &type, &data,
+	    &v)) == 1;) {
+		if (type != WIRE_LEN || (num != 1 && num != 2))
+			return (0);
+		nm += num == 2;
+	}
+	if (r != 0)
+		return (0);
+	if ((f = frame_arena_alloc(a, sizeof *f)) == NULL ||
+	    (pr = frame_arena_alloc(a, sizeof *pr)) == NULL)
+		return (-1);
+	tupelo__frame__init(f);
+	tupelo__produce__init(pr);
+	if (nm != 0 && (pr->messages = frame_arena_alloc(a,
+	    nm * sizeof *pr->messages)) == NULL)
+		return (-1);
+	f->id = id;
+	f->body_case = TUPELO__FRAME__BODY_PRODUCE;
+	f->produce = pr;
+	for (q = body; frame_field(&q, body + blen, &num, &type, &data,
+	    &v) == 1;) {
+		if (num == 1 && (pr->station = frame_str(a, data, v)) == NULL)
+			return (-1);
+		if (num == 2 && frame_message(a, data, data + v,
+		    &pr->messages[pr->n_messages++]) != 0)
+			return (-1);
+	}
+	*out = f;
+	return (1);
+}
+
 int
 frame_unpack_arena(struct frame_arena *a, const uint8_t *buf, size_t len,
     Tupelo__Frame **out, struct tp_err *err)
 {
+	int	r;
+
+	if ((r = frame_produce(a, buf, len, out)) == 1)
+		return (TP_OK);
+	frame_arena_reset(a);
 	*out = tupelo__frame__unpack(&a->pa, len, buf);
 	if (*out == NULL) {
 		frame_arena_reset(a);

@@ -33,7 +33,8 @@ void	frame_free(Tupelo__Frame *);
 /*
  * The same into an arena: no allocation per field, and everything of
  * the frame released at once by frame_arena_reset(). For a thread that
- * decodes one frame at a time (the broker's loop).
+ * decodes one frame at a time (the broker's loop). A Produce is decoded
+ * by hand and its payloads point into buf: keep buf until the reset.
  */
 struct frame_arena;
 int	frame_arena_new(struct frame_arena **);

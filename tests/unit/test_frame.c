@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -290,11 +291,161 @@ test_frame_free_null(void **state)
 	frame_free(NULL);
 }
 
+/* Pack a Produce of n messages (2 headers, an id on odd ones). */
+static uint8_t *
+produce_packed(size_t n, size_t *len)
+{
+	Tupelo__Frame	 f = TUPELO__FRAME__INIT;
+	Tupelo__Produce	 p = TUPELO__PRODUCE__INIT;
+	Tupelo__Message	*m, **mp;
+	Tupelo__Header	*h, *hp[2];
+	uint8_t		*buf;
+	char		 payload[32];
+	size_t		 i;
+
+	m = calloc(n, sizeof *m);
+	mp = calloc(n, sizeof *mp);
+	h = calloc(2, sizeof *h);
+	assert_non_null(m);
+	assert_non_null(mp);
+	assert_non_null(h);
+	tupelo__header__init(&h[0]);
+	tupelo__header__init(&h[1]);
+	h[0].key = "type";
+	h[0].value = "order";
+	h[1].key = "region";
+	h[1].value = "";
+	hp[0] = &h[0];
+	hp[1] = &h[1];
+	for (i = 0; i < n; i++) {
+		tupelo__message__init(&m[i]);
+		m[i].n_headers = 2;
+		m[i].headers = hp;
+		if (i % 2 == 1)
+			m[i].msg_id = "id-odd";
+		snprintf(payload, sizeof payload, "payload %zu", i);
+		m[i].payload.data = (uint8_t *)strdup(payload);
+		m[i].payload.len = strlen(payload);
+		mp[i] = &m[i];
+	}
+	p.station = "orders";
+	p.n_messages = n;
+	p.messages = mp;
+	f.id = 77;
+	f.body_case = TUPELO__FRAME__BODY_PRODUCE;
+	f.produce = &p;
+	*len = tupelo__frame__get_packed_size(&f);
+	buf = malloc(*len);
+	assert_non_null(buf);
+	tupelo__frame__pack(&f, buf);
+	for (i = 0; i < n; i++)
+		free(m[i].payload.data);
+	free(m);
+	free(mp);
+	free(h);
+	return (buf);
+}
+
+/* A Produce decoded by hand equals protobuf-c's decoding of it. */
+static void
+test_frame_arena_produce(void **state)
+{
+	struct frame_arena	*a;
+	Tupelo__Frame		*f, *ref;
+	struct tp_err		 err;
+	uint8_t			*buf;
+	size_t			 len, i, j;
+	int			 round;
+
+	(void)state;
+	assert_int_equal(frame_arena_new(&a), TP_OK);
+	/* 3000 messages need more than the arena's first chunk. */
+	buf = produce_packed(3000, &len);
+	for (round = 0; round < 3; round++) {
+		assert_int_equal(frame_unpack_arena(a, buf, len, &f, &err),
+		    TP_OK);
+		assert_int_equal(frame_unpack(buf, len, &ref, &err), TP_OK);
+		assert_int_equal(f->id, 77);
+		assert_int_equal(f->body_case, TUPELO__FRAME__BODY_PRODUCE);
+		assert_string_equal(f->produce->station, "orders");
+		assert_int_equal(f->produce->n_messages, 3000);
+		for (i = 0; i < 3000; i++) {
+			Tupelo__Message	*m = f->produce->messages[i];
+			Tupelo__Message	*r = ref->produce->messages[i];
+
+			assert_string_equal(m->msg_id, r->msg_id);
+			assert_int_equal(m->payload.len, r->payload.len);
+			assert_memory_equal(m->payload.data, r->payload.data,
+			    r->payload.len);
+			/* Not copied: it points into the frame. */
+			assert_true(m->payload.data >= buf &&
+			    m->payload.data < buf + len);
+			assert_int_equal(m->n_headers, r->n_headers);
+			for (j = 0; j < r->n_headers; j++) {
+				assert_string_equal(m->headers[j]->key,
+				    r->headers[j]->key);
+				assert_string_equal(m->headers[j]->value,
+				    r->headers[j]->value);
+			}
+		}
+		frame_free(ref);
+		frame_arena_reset(a);
+	}
+	free(buf);
+	frame_arena_free(a);
+}
+
+/* Other frames, and Produce frames with unknown fields, go through
+ * protobuf-c; garbage is refused. */
+static void
+test_frame_arena_other(void **state)
+{
+	struct frame_arena	*a;
+	Tupelo__Frame		 f = TUPELO__FRAME__INIT, *g;
+	Tupelo__StationGet	 sg = TUPELO__STATION_GET__INIT;
+	struct tp_err		 err;
+	uint8_t			 buf[256], *p;
+	size_t			 len;
+
+	(void)state;
+	assert_int_equal(frame_arena_new(&a), TP_OK);
+	sg.name = "orders";
+	f.id = 5;
+	f.body_case = TUPELO__FRAME__BODY_STATION_GET;
+	f.station_get = &sg;
+	len = tupelo__frame__pack(&f, buf);
+	assert_int_equal(frame_unpack_arena(a, buf, len, &g, &err), TP_OK);
+	assert_int_equal(g->body_case, TUPELO__FRAME__BODY_STATION_GET);
+	assert_string_equal(g->station_get->name, "orders");
+	frame_arena_reset(a);
+
+	/* A Produce frame with an unknown field 9 after it. */
+	p = produce_packed(1, &len);
+	memcpy(buf, p, len);
+	free(p);
+	buf[len++] = 9 << 3;
+	buf[len++] = 1;
+	assert_int_equal(frame_unpack_arena(a, buf, len, &g, &err), TP_OK);
+	assert_int_equal(g->produce->n_messages, 1);
+	assert_string_equal(g->produce->station, "orders");
+	/* protobuf-c copied the payload: the field sent it that way. */
+	assert_false(g->produce->messages[0]->payload.data >= buf &&
+	    g->produce->messages[0]->payload.data < buf + len);
+	frame_arena_reset(a);
+
+	memcpy(buf, "\x0a\xff\xff\xff", 4);
+	assert_int_equal(frame_unpack_arena(a, buf, 4, &g, &err), TP_EPROTO);
+	frame_arena_reset(a);
+	frame_arena_free(a);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frame_len_big_endian),
+		cmocka_unit_test(test_frame_arena_produce),
+		cmocka_unit_test(test_frame_arena_other),
 		cmocka_unit_test(test_frame_peek_need_header),
 		cmocka_unit_test(test_frame_peek_need_body),
 		cmocka_unit_test(test_frame_peek_ready),
