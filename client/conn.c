@@ -32,6 +32,7 @@
 #include "proto/compat.h"
 #include "proto/error.h"
 #include "proto/frame.h"
+#include "proto/wire.h"
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL	0
@@ -406,6 +407,43 @@ out:
 	free(req);
 	free(buf);
 	return (code);
+}
+
+int
+conn_send_encoded(struct tp_conn *conn, uint8_t *buf, size_t len,
+    conn_reply_cb cb, void *arg, struct tp_err *err)
+{
+	struct conn_req	*req;
+	uint8_t		*start;
+	uint64_t	 id;
+	size_t		 idlen;
+	int		 code;
+
+	if ((code = conn_failed(conn, err)) != TP_OK)
+		return (code);
+	id = conn->next_id++;
+	idlen = 1 + wire_varint_size(id);
+	if (idlen + len > conn->max_frame)
+		return (error_set(err, TP_ETOOBIG, "request of %zu bytes, the "
+		    "broker takes at most %u", idlen + len, conn->max_frame));
+	if ((req = malloc(sizeof *req)) == NULL)
+		return (error_set(err, TP_ENOMEM, "no memory for a request"));
+	/* The id goes first: protobuf takes fields in any order. */
+	start = buf + CONN_PREFIX - idlen - FRAME_HEADER;
+	frame_put_len(start, (uint32_t)(idlen + len));
+	start[FRAME_HEADER] = 1 << 3 | WIRE_VARINT;
+	wire_varint_put(start + FRAME_HEADER + 1, id);
+	if ((code = conn_write(conn, start, FRAME_HEADER + idlen + len,
+	    err)) != TP_OK) {
+		free(req);
+		return (code);
+	}
+	req->id = id;
+	req->sent_ms = conn_now_ms();
+	req->cb = cb;
+	req->arg = arg;
+	TAILQ_INSERT_TAIL(&conn->reqs, req, entry);
+	return (TP_OK);
 }
 
 int

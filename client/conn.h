@@ -8,7 +8,9 @@
 
 #include <stdint.h>
 
+#include "proto/frame.h"
 #include "proto/tupelo.pb-c.h"
+#include "proto/wire.h"
 #include "tupelo/tupelo.h"
 
 /* Largest frame accepted from the broker: a 64 MiB payload and its record. */
@@ -32,6 +34,14 @@ int		 conn_request_ok(struct tp_conn *, Tupelo__Frame *,
 /* Send a request whose reply goes to cb; cb is not called on failure. */
 int		 conn_send(struct tp_conn *, Tupelo__Frame *, conn_reply_cb,
 		     void *, struct tp_err *);
+/*
+ * The same for a request encoded by the caller: its Frame fields but the
+ * id, len bytes at buf + CONN_PREFIX, with CONN_PREFIX bytes free before
+ * them for the length and the id. buf stays the caller's.
+ */
+#define CONN_PREFIX	(FRAME_HEADER + 1 + WIRE_VARINT_MAX)
+int		 conn_send_encoded(struct tp_conn *, uint8_t *, size_t,
+		     conn_reply_cb, void *, struct tp_err *);
 /* Dispatch one frame, waiting up to ms (or until fd is readable). */
 int		 conn_pump(struct tp_conn *, int, int, struct tp_err *);
 /*

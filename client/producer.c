@@ -35,12 +35,14 @@
 #define PRODUCER_INFLIGHT	8		/* Produce requests in flight */
 #define PRODUCER_OVERHEAD	256		/* Frame and Produce fields */
 
+/* A message as it goes in a Produce: its "messages" field, encoded. */
 struct producer_msg {
 	TAILQ_ENTRY(producer_msg)	 entry;
 	void				*opaque;	/* the caller's */
-	size_t				 wire;	/* bytes inside a Produce */
+	size_t				 len;	/* payload bytes */
+	size_t				 wire;	/* bytes of enc */
 	int64_t				 queued_ms; /* when it was sent */
-	Tupelo__Message			 m;	/* points into this block */
+	uint8_t				 enc[];
 };
 TAILQ_HEAD(producer_msgs, producer_msg);
 
@@ -286,15 +288,73 @@ tp_produce(struct tp_conn *conn, const char *station,
 	return (code);
 }
 
-/* Copy msg into one block: the entry, header tables, strings, payload. */
+/* Bytes of a Header's fields (an empty value is left out). */
+static size_t
+producer_header_size(const Tupelo__Header *h)
+{
+	size_t	n = wire_len_field_size(1, strlen(h->key));
+
+	if (h->value != NULL && *h->value != '\0')
+		n += wire_len_field_size(2, strlen(h->value));
+	return (n);
+}
+
+/* Bytes of a Message's fields, as protobuf-c would write them. */
+static size_t
+producer_body_size(const Tupelo__Message *m)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < m->n_headers; i++)
+		n += wire_len_field_size(1, producer_header_size(
+		    m->headers[i]));
+	if (m->msg_id != NULL && *m->msg_id != '\0')
+		n += wire_len_field_size(2, strlen(m->msg_id));
+	if (m->payload.len > 0)
+		n += wire_len_field_size(3, m->payload.len);
+	return (n);
+}
+
+static uint8_t *
+producer_put_bytes(uint8_t *p, uint32_t field, const void *data, size_t len)
+{
+	p += wire_len_field_put(p, field, len);
+	memcpy(p, data, len);
+	return (p + len);
+}
+
+/* Write m as the Produce field "messages" (body bytes) at p. */
+static void
+producer_encode(uint8_t *p, const Tupelo__Message *m, size_t body)
+{
+	const Tupelo__Header	*h;
+	size_t			 i;
+
+	p += wire_len_field_put(p, 2, body);
+	for (i = 0; i < m->n_headers; i++) {
+		h = m->headers[i];
+		p += wire_len_field_put(p, 1, producer_header_size(h));
+		p = producer_put_bytes(p, 1, h->key, strlen(h->key));
+		if (h->value != NULL && *h->value != '\0')
+			p = producer_put_bytes(p, 2, h->value,
+			    strlen(h->value));
+	}
+	if (m->msg_id != NULL && *m->msg_id != '\0')
+		p = producer_put_bytes(p, 2, m->msg_id, strlen(m->msg_id));
+	if (m->payload.len > 0)
+		producer_put_bytes(p, 3, m->payload.data, m->payload.len);
+}
+
+/* Check msg and encode it into a new entry. */
 static int
 producer_msg_new(struct tp_producer *p, const struct tp_message *msg,
     void *opaque, struct producer_msg **out)
 {
 	struct producer_msg	*pm;
-	Tupelo__Header		**hp, *h;
-	size_t			 i, n, size;
-	char			*s;
+	Tupelo__Message		 m;
+	Tupelo__Header		*hp[VALIDATE_HEADERS_MAX];
+	Tupelo__Header		 h[VALIDATE_HEADERS_MAX];
+	size_t			 body, wire;
 	int			 code;
 
 	*out = NULL;
@@ -302,47 +362,19 @@ producer_msg_new(struct tp_producer *p, const struct tp_message *msg,
 		return (TP_EINVAL);
 	if (msg->len > p->max_payload)
 		return (TP_ETOOBIG);
-	if (msg->nheaders > VALIDATE_HEADERS_MAX ||
-	    (msg->nheaders > 0 && msg->headers == NULL))
+	if (msg->nheaders > VALIDATE_HEADERS_MAX)
 		return (TP_EINVAL);
-	size = sizeof *pm + msg->nheaders * (sizeof *hp + sizeof *h);
-	size += (msg->msg_id != NULL ? strlen(msg->msg_id) + 1 : 0) + msg->len;
-	for (i = 0; i < msg->nheaders; i++) {
-		if (msg->headers[i].key == NULL)
-			return (TP_EINVAL);
-		size += strlen(msg->headers[i].key) + 1;
-		if (msg->headers[i].value != NULL)
-			size += strlen(msg->headers[i].value) + 1;
-	}
-	if ((pm = malloc(size)) == NULL)
-		return (TP_ENOMEM);
-	hp = (Tupelo__Header **)(pm + 1);
-	h = (Tupelo__Header *)(hp + msg->nheaders);
-	s = (char *)(h + msg->nheaders);
-	if ((code = producer_fill(&pm->m, hp, h, msg, NULL)) != TP_OK ||
-	    (code = producer_wire(&pm->m, p->max_wire, &pm->wire, NULL)) !=
-	    TP_OK) {
-		free(pm);
+	if ((code = producer_fill(&m, hp, h, msg, NULL)) != TP_OK)
 		return (code);
-	}
-	/* Now move what m borrows into the block. */
-	for (i = 0; i < msg->nheaders; i++) {
-		n = strlen(h[i].key) + 1;
-		h[i].key = memcpy(s, h[i].key, n);
-		s += n;
-		if (msg->headers[i].value != NULL) {
-			n = strlen(h[i].value) + 1;
-			h[i].value = memcpy(s, h[i].value, n);
-			s += n;
-		}
-	}
-	if (msg->msg_id != NULL) {
-		n = strlen(msg->msg_id) + 1;
-		pm->m.msg_id = memcpy(s, msg->msg_id, n);
-		s += n;
-	}
-	if (msg->len > 0)
-		pm->m.payload.data = memcpy(s, msg->payload, msg->len);
+	body = producer_body_size(&m);
+	wire = wire_len_field_size(2, body);
+	if (wire > p->max_wire)
+		return (TP_ETOOBIG);
+	if ((pm = malloc(sizeof *pm + wire)) == NULL)
+		return (TP_ENOMEM);
+	producer_encode(pm->enc, &m, body);
+	pm->len = msg->len;
+	pm->wire = wire;
 	pm->opaque = opaque;
 	*out = pm;
 	return (TP_OK);
@@ -408,40 +440,46 @@ producer_take_locked(struct tp_producer *p, struct producer_batch *b)
 	b->count = 0;
 	while ((pm = TAILQ_FIRST(&p->queue)) != NULL) {
 		if (b->count > 0 && (b->count >= p->opts.batch_size ||
-		    bytes + pm->m.payload.len > p->opts.batch_bytes ||
+		    bytes + pm->len > p->opts.batch_bytes ||
 		    wire + pm->wire > p->max_wire))
 			break;
 		TAILQ_REMOVE(&p->queue, pm, entry);
 		TAILQ_INSERT_TAIL(&b->msgs, pm, entry);
 		b->count++;
-		bytes += pm->m.payload.len;
+		bytes += pm->len;
 		wire += pm->wire;
 	}
 	p->nqueued -= b->count;
 	p->queued_bytes -= bytes;
 }
 
-/* Send a batch; on failure report its messages. Without the lock. */
+/*
+ * Send a batch, its messages' encodings one after the other in a
+ * Produce; on failure report its messages. Without the lock.
+ */
 static int
 producer_send(struct tp_producer *p, struct producer_batch *b)
 {
-	Tupelo__Frame		  f = TUPELO__FRAME__INIT;
-	Tupelo__Produce		  pr = TUPELO__PRODUCE__INIT;
-	Tupelo__Message		**mp;
-	struct producer_msg	 *pm;
-	size_t			  i = 0;
-	int			  code = TP_ENOMEM;
+	struct producer_msg	*pm;
+	uint8_t			*buf, *q;
+	size_t			 slen = strlen(p->station), body, len;
+	int			 code = TP_ENOMEM;
 
-	if ((mp = calloc(b->count, sizeof *mp)) != NULL) {
-		TAILQ_FOREACH(pm, &b->msgs, entry)
-			mp[i++] = &pm->m;
-		pr.station = p->station;
-		pr.messages = mp;
-		pr.n_messages = b->count;
-		f.body_case = TUPELO__FRAME__BODY_PRODUCE;
-		f.produce = &pr;
-		code = conn_send(p->conn, &f, producer_ack_cb, b, NULL);
-		free(mp);
+	body = wire_len_field_size(1, slen);
+	TAILQ_FOREACH(pm, &b->msgs, entry)
+		body += pm->wire;
+	len = wire_len_field_size(30, body);
+	if ((buf = malloc(CONN_PREFIX + len)) != NULL) {
+		q = buf + CONN_PREFIX;
+		q += wire_len_field_put(q, 30, body);
+		q = producer_put_bytes(q, 1, p->station, slen);
+		TAILQ_FOREACH(pm, &b->msgs, entry) {
+			memcpy(q, pm->enc, pm->wire);
+			q += pm->wire;
+		}
+		code = conn_send_encoded(p->conn, buf, len, producer_ack_cb, b,
+		    NULL);
+		free(buf);
 	}
 	if (code == TP_OK) {
 		p->inflight++;
