@@ -69,6 +69,8 @@ extern const struct cmd_entry cmd_produce_entries[];
 extern const struct cmd_entry cmd_consume_entries[];
 extern const struct cmd_entry cmd_group_entries[];
 extern const struct cmd_entry cmd_dls_entries[];
+extern const struct cmd_entry cmd_trigger_entries[];
+extern const struct cmd_entry cmd_invoke_entries[];
 
 /* Print head, then text wrapped at 80 columns, indenting later lines. */
 void	cmd_wrap(FILE *, const char *, const char *, size_t);

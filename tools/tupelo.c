@@ -20,6 +20,8 @@ static const struct cmd_entry *const tupelo_tables[] = {
 	cmd_consume_entries,
 	cmd_group_entries,
 	cmd_dls_entries,
+	cmd_trigger_entries,
+	cmd_invoke_entries,
 	cmd_bench_entries,
 };
 static char	tupelo_name[] = "tupelo";	/* argv[0] for getopt */

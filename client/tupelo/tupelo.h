@@ -473,6 +473,192 @@ int	tp_dls_replay(struct tp_conn *conn, const char *station,
 int	tp_station_purge(struct tp_conn *conn, const char *name,
 	    struct tp_err *err);
 
+/* ---- function triggers ---- */
+
+/*
+ * A trigger invokes a function with the messages of a station as they are
+ * stored, in batches, and settles them by its outcome: done on success
+ * (the output produced to the on-success station, if any), retried with
+ * backoff on failure, and sent to the on-failure station (by default the
+ * dead-letter station) once the retries or the maximum age are spent. It
+ * is a consumer group of the broker ("_trigger.<name>"), so its position
+ * survives restarts. Trigger names are like station names, at most 119
+ * characters. Each call below is one request on conn, which one thread at
+ * a time may use; the broker answers once a change is stored.
+ */
+#define TP_TRIGGER_EXEC		1	/* a command, through /bin/sh -c */
+#define TP_TRIGGER_HTTP		2	/* a webhook: POST to a URL */
+#define TP_TRIGGER_LAMBDA	3	/* the Lambda Invoke API at a URL */
+
+#define TP_MODE_STREAM		1	/* in order: one batch at a time,
+					   per station or ordering key */
+#define TP_MODE_ASYNC		2	/* batches concurrently, any order */
+
+/* Which fields of a struct tp_trigger_config are given (or them). */
+#define TP_TSET_TARGET			0x000001
+#define TP_TSET_COMMAND			0x000002
+#define TP_TSET_URL			0x000004
+#define TP_TSET_FUNCTION		0x000008
+#define TP_TSET_START			0x000010	/* create only */
+#define TP_TSET_BATCH_SIZE		0x000020
+#define TP_TSET_BATCH_WINDOW_MS		0x000040
+#define TP_TSET_BATCH_MAX_BYTES		0x000080
+#define TP_TSET_MODE			0x000100
+#define TP_TSET_ORDERING_KEY		0x000200
+#define TP_TSET_CONCURRENCY		0x000400
+#define TP_TSET_TIMEOUT_MS		0x000800
+#define TP_TSET_MAX_RETRIES		0x001000
+#define TP_TSET_BACKOFF_INITIAL_MS	0x002000
+#define TP_TSET_BACKOFF_MAX_MS		0x004000
+#define TP_TSET_MAX_AGE_S		0x008000
+#define TP_TSET_ITEM_FAILURES		0x010000
+#define TP_TSET_BISECT_ON_ERROR		0x020000
+#define TP_TSET_FILTERS			0x040000
+#define TP_TSET_ON_FAILURE		0x080000
+#define TP_TSET_ON_SUCCESS		0x100000
+#define TP_TSET_ENABLED			0x200000
+#define TP_TSET_ALL			0x3fffff
+
+/*
+ * A trigger's settings. Only the fields whose TP_TSET_* flag is in set
+ * are sent: at creation the broker gives the others their default (shown
+ * after each field), in an update they stay as they are. name is always
+ * needed, station at creation only (it cannot change). Every pointer is
+ * borrowed for the call; NULL strings are sent as "".
+ */
+struct tp_trigger_config {
+	uint64_t		 set;		/* TP_TSET_* given */
+	const char		*name;
+	const char		*station;	/* create only */
+	int			 target;	/* TP_TRIGGER_*, needed */
+	const char		*command;	/* exec: run by /bin/sh -c */
+	const char		*url;		/* http: webhook; lambda:
+						   endpoint; http(s):// */
+	const char		*function;	/* lambda: function name */
+	const char		*start;		/* "new", "all", "seq:N",
+						   "time:T", "last:N"; new */
+	uint32_t		 batch_size;	/* messages, 1..10000; 10 */
+	uint32_t		 batch_window_ms; /* wait to fill; 0 */
+	uint32_t		 batch_max_bytes; /* payload; 6 MiB */
+	int			 mode;		/* TP_MODE_*; stream */
+	const char		*ordering_key;	/* header: order per its
+						   value (stream); "" none */
+	uint32_t		 concurrency;	/* invocations at once;
+						   1 stream, 10 async */
+	uint32_t		 timeout_ms;	/* of an invocation; 30000 */
+	int32_t			 max_retries;	/* 2; -1: until max_age_s */
+	uint32_t		 backoff_initial_ms; /* first retry; 1000 */
+	uint32_t		 backoff_max_ms; /* doubling up to; 300000 */
+	uint32_t		 max_age_s;	/* give up after; 0: never */
+	int			 item_failures;	/* 1: retry only the items
+						   a batch reply names; 0 */
+	int			 bisect_on_error; /* 1: split failed batches;
+						   0 */
+	const char *const	*filters;	/* nfilters expressions that
+						   must all match; none */
+	size_t			 nfilters;
+	const char		*on_failure;	/* station; "": the DLS */
+	const char		*on_success;	/* station for the output;
+						   "": none */
+	int			 enabled;	/* 0: paused; 1 */
+};
+
+/*
+ * A trigger as the broker reports it: its complete settings (config.set
+ * is TP_TSET_ALL but TP_TSET_START, so config may be given as it is to
+ * tp_trigger_update() or, renamed, to tp_trigger_create()) and figures.
+ * Every string and the filter list are owned by the struct.
+ */
+struct tp_trigger_info {
+	struct tp_trigger_config config;
+	int64_t			 created_ns;	/* ns since the epoch */
+	uint64_t		 position;	/* every seq <= it is done */
+	uint64_t		 lag;		/* stored, not yet done */
+	uint32_t		 in_flight;	/* invocations running now */
+	uint32_t		 queued;	/* messages held, not invoked */
+	/* Since the broker started: */
+	uint64_t		 invocations;
+	uint64_t		 successes;
+	uint64_t		 failures;
+	uint64_t		 retries;
+	uint64_t		 dead_lettered;	/* messages given up on */
+	uint64_t		 filtered;	/* messages filtered out */
+	uint64_t		 messages;	/* messages done by a success */
+	uint32_t		 p50_us;	/* invocation time, median */
+	uint32_t		 p99_us;	/* 99th percentile */
+	const char		*last_error;	/* "" if none */
+	int64_t			 last_error_ns;	/* ns since the epoch, 0 */
+};
+
+/*
+ * Create trigger cfg->name on cfg->station; it starts invoking at once
+ * unless created disabled. Returns TP_OK, TP_EEXIST, TP_ENOSTATION,
+ * TP_EBADNAME, TP_EINVAL (no or a bad target, a setting out of range, a
+ * bad filter), TP_EBUSY (the broker's limit of triggers), a storage
+ * error, or a connection error.
+ */
+int	tp_trigger_create(struct tp_conn *conn,
+	    const struct tp_trigger_config *cfg, struct tp_err *err);
+/*
+ * Change the settings of trigger cfg->name given in cfg->set (not
+ * TP_TSET_START); the others and its position stay. Returns TP_OK,
+ * TP_ENOTRIGGER, TP_EBADNAME, TP_EINVAL (cfg->set 0, or a setting that
+ * is bad, or bad together with those kept), a storage or connection
+ * error.
+ */
+int	tp_trigger_update(struct tp_conn *conn,
+	    const struct tp_trigger_config *cfg, struct tp_err *err);
+/*
+ * Delete a trigger and its position; invocations running are stopped.
+ * Returns TP_OK, TP_ENOTRIGGER, TP_EBADNAME, a storage or connection
+ * error.
+ */
+int	tp_trigger_delete(struct tp_conn *conn, const char *name,
+	    struct tp_err *err);
+/*
+ * Stop invoking (what is not done waits) or start again from where it
+ * stopped: an update of "enabled". Returns as tp_trigger_update().
+ */
+int	tp_trigger_pause(struct tp_conn *conn, const char *name,
+	    struct tp_err *err);
+int	tp_trigger_resume(struct tp_conn *conn, const char *name,
+	    struct tp_err *err);
+/*
+ * On TP_OK, *out is a trigger's settings and figures, freed with
+ * tp_trigger_info_free(). Returns TP_OK, TP_ENOTRIGGER, TP_EBADNAME,
+ * TP_ENOMEM, or a connection error; *out is NULL on error.
+ */
+int	tp_trigger_info(struct tp_conn *conn, const char *name,
+	    struct tp_trigger_info **out, struct tp_err *err);
+void	tp_trigger_info_free(struct tp_trigger_info *info);
+/*
+ * The triggers of station, or of all stations if station is NULL, sorted
+ * by name: *out is an array of *n entries (NULL when *n is 0) freed with
+ * tp_trigger_list_free(*out, *n). Returns TP_OK, TP_EBADNAME, TP_ENOMEM,
+ * or a connection error; a station without triggers, or none, gives 0.
+ */
+int	tp_trigger_list(struct tp_conn *conn, const char *station,
+	    struct tp_trigger_info **out, size_t *n, struct tp_err *err);
+void	tp_trigger_list_free(struct tp_trigger_info *v, size_t n);
+
+/*
+ * The sync model: store msg on station and wait for the result of the
+ * station's trigger on it (its first enabled trigger by name). The broker
+ * waits timeout_ms (0: 30000; at most 86400000) for the result, the
+ * library that plus the connection's timeout for the reply. *out and
+ * *outlen receive the function's output, which the caller frees with
+ * free(): NULL and 0 when it gave none, else followed by a NUL not
+ * counted in *outlen; out NULL drops it. Returns TP_OK (the function
+ * succeeded), TP_EFUNCTION (it failed for good: err's message is its
+ * error, truncated; any output is still returned), TP_ENOTRIGGER (the
+ * station has no enabled trigger), TP_ENOSTATION, TP_ETIMEDOUT (no
+ * result in time: the message is stored and still processed), TP_EINVAL,
+ * TP_ETOOBIG, TP_ENOMEM, a storage or a connection error.
+ */
+int	tp_request(struct tp_conn *conn, const char *station,
+	    const struct tp_message *msg, uint32_t timeout_ms, void **out,
+	    size_t *outlen, struct tp_err *err);
+
 #ifdef __cplusplus
 }
 #endif
