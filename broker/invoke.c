@@ -26,7 +26,8 @@ struct invoke_waiter {
 	struct conn			*conn;		/* referenced */
 	uint64_t			 id;
 	struct station			*st;		/* referenced */
-	uint64_t			 seq;		/* 0: not stored yet */
+	uint64_t			 seq;		/* the message's */
+	int				 stored;	/* its append ended */
 	uint32_t			 timeout_ms;
 	struct event			*timer;		/* owned */
 	int				 answered;
@@ -56,6 +57,16 @@ invoke_free(struct invoke_waiter *w)
 	free(w);
 }
 
+/* Answered: free now, or once the append ends. */
+static void
+invoke_answered(struct invoke_waiter *w)
+{
+	w->answered = 1;
+	evtimer_del(w->timer);
+	if (w->stored)
+		invoke_free(w);
+}
+
 static void
 invoke_timeout_cb(evutil_socket_t fd, short events, void *arg)
 {
@@ -64,7 +75,7 @@ invoke_timeout_cb(evutil_socket_t fd, short events, void *arg)
 
 	(void)fd;
 	(void)events;
-	if (w->seq != 0)
+	if (w->stored)
 		snprintf(msg, sizeof msg, "no result within %u ms; the "
 		    "message is stored as seq %llu and will still be "
 		    "processed", w->timeout_ms, (unsigned long long)w->seq);
@@ -72,24 +83,25 @@ invoke_timeout_cb(evutil_socket_t fd, short events, void *arg)
 		snprintf(msg, sizeof msg, "not stored within %u ms",
 		    w->timeout_ms);
 	conn_send_error(w->conn, w->id, TP_ETIMEDOUT, msg);
-	if (w->seq == 0)
-		w->answered = 1;	/* freed once the append ends */
-	else
-		invoke_free(w);
+	invoke_answered(w);
 }
 
+/*
+ * The append ended. A waiter is freed by whichever comes last: this, or
+ * its answer (result or timeout), which only marks it until then.
+ */
 static void
 invoke_stored_cb(void *arg, int code, uint64_t first)
 {
 	struct invoke_waiter	*w = arg;
 
-	if (w->answered) {
-		invoke_free(w);
-		return;
-	}
-	if (code != TP_OK) {
+	w->stored = 1;
+	if (!w->answered && code != TP_OK) {
 		conn_send_error(w->conn, w->id, code, "cannot store the "
 		    "message");
+		w->answered = 1;
+	}
+	if (w->answered) {
 		invoke_free(w);
 		return;
 	}
@@ -163,6 +175,11 @@ invoke_request(struct conn *c, uint64_t id, const Tupelo__Request *req)
 	}
 	record_encode(req->message, now, buf);
 	lens[0] = (uint32_t)size;
+	/*
+	 * The seq it gets is known now: the trigger may take the message
+	 * (and a filter drop it) before the append's own callback runs.
+	 */
+	w->seq = station_next_seq(st);
 	if ((code = produce_records(st, buf, lens, 1, invoke_stored_cb, w)) !=
 	    TP_OK) {
 		conn_send_error(c, id, code, "cannot store the message");
@@ -206,7 +223,7 @@ invoke_result(struct station *st, uint64_t seq, int ok, const char *out,
 		f.body_case = TUPELO__FRAME__BODY_REQUEST_REPLY;
 		f.request_reply = &reply;
 		conn_send(w->conn, &f);
-		invoke_free(w);
+		invoke_answered(w);
 	}
 }
 
@@ -217,11 +234,9 @@ invoke_stop(void)
 
 	for (w = TAILQ_FIRST(&invoke_all); w != NULL; w = next) {
 		next = TAILQ_NEXT(w, entry);
-		if (!w->answered)
-			conn_send_error(w->conn, w->id, TP_ESHUTDOWN, NULL);
-		if (w->seq != 0 || w->answered)
-			invoke_free(w);
-		else
-			w->answered = 1;	/* freed by its append */
+		if (w->answered)
+			continue;
+		conn_send_error(w->conn, w->id, TP_ESHUTDOWN, NULL);
+		invoke_answered(w);
 	}
 }

@@ -118,6 +118,7 @@ tflow_msg_free(struct tmsg *m)
 	free(m->rec);
 	free(m->plain);
 	free(m->error);
+	free(m->out);
 }
 
 static void
@@ -422,9 +423,10 @@ tflow_dead_done(void *arg, int code)
 		t->dead_lettered += b->n;
 		for (i = 0; i < b->n; i++) {
 			if (invoke_waiting(t->st, b->m[i].seq))
-				invoke_result(t->st, b->m[i].seq, 0, NULL, 0,
-				    b->m[i].error != NULL ? b->m[i].error :
-				    "dead-lettered", t->cfg->name);
+				invoke_result(t->st, b->m[i].seq, 0, b->m[i].out,
+				    b->m[i].outlen, b->m[i].error != NULL ?
+				    b->m[i].error : "dead-lettered",
+				    t->cfg->name);
 		}
 		tflow_msgs_free(b->m, b->n);
 	} else {
@@ -782,6 +784,29 @@ tflow_percentile(struct trigger *t, int pct)
 	return (d[(n - 1) * (size_t)pct / 100]);
 }
 
+/* A request waits for this message: keep what the function printed. */
+static void
+tflow_keep_output(struct trigger *t, struct tbatch *b,
+    const struct fn_result *r)
+{
+	struct tmsg	*m;
+	size_t		 i;
+
+	for (i = 0; i < b->n; i++) {
+		m = &b->m[i];
+		if (!invoke_waiting(t->st, m->seq))
+			continue;
+		free(m->out);
+		m->out = NULL;
+		m->outlen = 0;
+		if (r->output_len > 0 && (m->out = malloc(r->output_len)) !=
+		    NULL) {
+			memcpy(m->out, r->output, r->output_len);
+			m->outlen = r->output_len;
+		}
+	}
+}
+
 static void
 tflow_done_cb(void *arg, const struct fn_result *r)
 {
@@ -826,6 +851,7 @@ tflow_done_cb(void *arg, const struct fn_result *r)
 		    "failed");
 		log_info("trigger=%s: attempt %u of %zu messages failed: %s",
 		    t->cfg->name, b->attempt, b->n, r->error);
+		tflow_keep_output(t, b, r);
 		m = b->m;
 		b->m = NULL;
 		tflow_failed(t, m, b->n, r->retry, r->retry_after_ms,

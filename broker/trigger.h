@@ -55,6 +55,8 @@ struct tmsg {
 	size_t		 plen;		/* NULL when stored plain */
 	char		*error;		/* owned: last error, or NULL */
 	int		 bad;		/* cannot be decoded: dead-letter */
+	char		*out;		/* owned: the last failed attempt's */
+	size_t		 outlen;	/* output, kept for a request */
 };
 
 TAILQ_HEAD(tbatch_list, tbatch);
