@@ -614,6 +614,8 @@ tp_producer_new(struct tp_conn *conn, const char *station,
 		p->opts.batch_bytes = 512 * 1024;
 	if (p->opts.linger_ms == 0)
 		p->opts.linger_ms = 2;
+	else if (p->opts.linger_ms == TP_LINGER_NONE)
+		p->opts.linger_ms = 0;
 	if (p->opts.max_pending == 0)
 		p->opts.max_pending = 50000;
 	TAILQ_INIT(&p->queue);

@@ -391,7 +391,9 @@ bench_latency_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	memset(&po, 0, sizeof po);
 	po.batch_size = (uint32_t)batch;
 	po.max_pending = BENCH_LATENCY_WINDOW * 2;
-	po.linger_ms = 1;
+	/* Latency first: each message goes at once, and while requests
+	 * wait for their acks the next ones gather into one. */
+	po.linger_ms = TP_LINGER_NONE;
 	memset(&err, 0, sizeof err);
 	if (tp_producer_new(conn, l.station, &po, bench_latency_ack_cb, &l,
 	    &p, &err) != TP_OK) {

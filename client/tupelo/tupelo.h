@@ -237,12 +237,20 @@ int	tp_produce_seqs(struct tp_conn *conn, const char *station,
  */
 struct tp_producer;
 
+/*
+ * linger_ms for a producer that sends each message as soon as it is
+ * handed over; messages still share a request while PRODUCER_INFLIGHT (8)
+ * requests are waiting for their acks.
+ */
+#define TP_LINGER_NONE	UINT32_MAX
+
 /* Zero in a field means its default. */
 struct tp_producer_opts {
 	uint32_t	batch_size;	/* messages per batch, default 500,
 					   at most 10000 */
 	uint32_t	batch_bytes;	/* payload bytes per batch, 512 KiB */
-	uint32_t	linger_ms;	/* wait to fill a batch, default 2 */
+	uint32_t	linger_ms;	/* wait to fill a batch, default 2;
+					   TP_LINGER_NONE: send at once */
 	uint32_t	max_pending;	/* messages not yet acknowledged before
 					   tp_producer_send() blocks, 50000 */
 };
