@@ -1,10 +1,11 @@
 # Sourced by the benchmark scripts: start and stop a private tupelod.
 # Expects $tupelod, $tmp (a scratch directory) and a die function; sets
-# pid, port and TUPELO_URL (exported).
+# pid, port and TUPELO_URL (exported). $bench_args: more tupelod options.
 
 # Start tupelod on 127.0.0.1, port 0, data in $tmp/data, log in $tmp/log.
 bench_start() {
-	"$tupelod" -d "$tmp/data" -l 127.0.0.1:0 2>"$tmp/log" &
+	# shellcheck disable=SC2086
+	"$tupelod" -d "$tmp/data" -l 127.0.0.1:0 ${bench_args:-} 2>"$tmp/log" &
 	pid=$!
 	port=
 	i=0
