@@ -228,6 +228,30 @@ done
 bench_stop
 grep -E '^#(FAILED|WARN)' "$raw" >&2 || :
 
+# One fsync on this disk, for W1 with one message in flight: 4 KiB
+# rewritten in place in a file of the data directory's file system, then
+# fdatasync, 500 times; the median.
+fsync_us=$(python3 - "$tmp" <<'EOF'
+import os, statistics, sys, time
+path = os.path.join(sys.argv[1], "fsync-probe")
+fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+block = b"\0" * 4096
+for i in range(64):
+    os.pwrite(fd, block, i * 4096)
+os.fsync(fd)
+t = []
+for i in range(500):
+    a = time.monotonic_ns()
+    os.pwrite(fd, block, (i % 64) * 4096)
+    os.fdatasync(fd)
+    t.append((time.monotonic_ns() - a) / 1000)
+os.close(fd)
+os.unlink(path)
+print("%.0f" % statistics.median(t))
+EOF
+)
+echo "#fsync p50_us=$fsync_us (4 KiB rewritten in place + fdatasync)" >>"$raw"
+
 peers_raw=${PEERS_RAW:-}
 if [ -z "$peers_raw" ] && [ "${PEERS:-1}" != 0 ]; then
 	log "peer half: $peers/run-peers.sh (log in $out/peers.log)"
@@ -261,6 +285,7 @@ python3 "$peers/summarize.py" "$out/raw-all.txt" >"$out/summary.md" ||
     log "summarize.py failed"
 
 echo
+echo "One fdatasync on this disk (4 KiB rewritten in place): p50 $fsync_us us"
 echo "Tupelo against the peers: medians of each row's runs"
 echo "W1/W2/W4: msgs/s, x = Tupelo / peer (above 1: Tupelo faster);" \
     "W3: latency us, x = Tupelo / peer (below 1: Tupelo faster)"
