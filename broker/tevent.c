@@ -64,11 +64,15 @@ struct tevent_field {
 	size_t		 len;
 };
 
-/* CloudEvents attributes a header may not take over. */
+/*
+ * CloudEvents attributes a header may not take over, and "contenttype":
+ * the content-type header is datacontenttype already.
+ */
 static const char *const tevent_ce_reserved[] = {
 	"specversion", "id", "source", "type", "subject", "time",
 	"datacontenttype", "dataschema", "data", "tupeloseq",
-	"tupelodeliveries", "tupeloattempt", "tupelotrigger", NULL
+	"tupelodeliveries", "tupeloattempt", "tupelotrigger", "contenttype",
+	NULL
 };
 
 static char	*tevent_fmt(const char *, ...) TP_PRINTF(1, 2);
