@@ -51,18 +51,24 @@ build() {
 
 # Sum the test results: cmocka's own counts where a program printed them,
 # otherwise the program's automake result.
+# The sum of the numbers sed script $1 prints from file $2 (a program
+# may run several cmocka groups); empty when it prints none.
+sum_of() {
+	sed -n "$1" "$2" | awk '{ s += $1; n++ } END { if (n) print s }'
+}
+
 summary() {
 	passed=0 failed=0 skipped=0
 	for trs in $(find tests -name '*.trs' | sort); do
 		log=${trs%.trs}.log
-		run=$(sed -n 's/^\[==========\] \([0-9]*\) test(s) run\./\1/p' \
-		    "$log" | tail -n 1)
+		run=$(sum_of 's/^\[==========\] \([0-9]*\) test(s) run\./\1/p' \
+		    "$log")
 		result=$(sed -n 's/^:test-result: //p' "$trs")
 		if [ -n "$run" ]; then
-			p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' \
-			    "$log" | tail -n 1)
-			s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test(s).*/\1/p' \
-			    "$log" | tail -n 1)
+			p=$(sum_of \
+			    's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' "$log")
+			s=$(sum_of \
+			    's/^\[  SKIPPED \] \([0-9]*\) test(s).*/\1/p' "$log")
 			p=${p:-0} s=${s:-0}
 			passed=$((passed + p))
 			skipped=$((skipped + s))
