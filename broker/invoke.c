@@ -27,6 +27,7 @@ struct invoke_waiter {
 	uint64_t			 id;
 	struct station			*st;		/* referenced */
 	uint64_t			 seq;		/* the message's */
+	char				 trigger[TP_NAME_MAX + 1]; /* whose */
 	int				 stored;	/* its append ended */
 	uint32_t			 timeout_ms;
 	struct event			*timer;		/* owned */
@@ -113,6 +114,7 @@ invoke_request(struct conn *c, uint64_t id, const Tupelo__Request *req)
 {
 	struct invoke_waiter	*w;
 	struct station		*st;
+	struct trigger		*t;
 	struct timeval		 tv;
 	uint8_t			*buf = NULL;
 	uint32_t		*lens = NULL;
@@ -126,7 +128,7 @@ invoke_request(struct conn *c, uint64_t id, const Tupelo__Request *req)
 		conn_send_error(c, id, TP_ENOSTATION, msg);
 		return;
 	}
-	if (trigger_of_station(st) == NULL) {
+	if ((t = trigger_of_station(st)) == NULL) {
 		snprintf(msg, sizeof msg, "station %s has no enabled trigger",
 		    req->station);
 		conn_send_error(c, id, TP_ENOTRIGGER, msg);
@@ -156,6 +158,7 @@ invoke_request(struct conn *c, uint64_t id, const Tupelo__Request *req)
 	w->id = id;
 	w->st = st;
 	station_hold(st);
+	snprintf(w->trigger, sizeof w->trigger, "%s", t->cfg->name);
 	w->timeout_ms = req->timeout_ms != 0 ? req->timeout_ms :
 	    INVOKE_TIMEOUT_DEF;
 	TAILQ_INSERT_TAIL(&invoke_all, w, entry);
@@ -187,23 +190,30 @@ invoke_request(struct conn *c, uint64_t id, const Tupelo__Request *req)
 	}
 }
 
+static int
+invoke_match(struct invoke_waiter *w, struct trigger *t, uint64_t seq)
+{
+	return (w->st == t->st && w->seq == seq && !w->answered &&
+	    strcmp(w->trigger, t->cfg->name) == 0);
+}
+
 int
-invoke_waiting(struct station *st, uint64_t seq)
+invoke_waiting(struct trigger *t, uint64_t seq)
 {
 	struct invoke_waiter	*w;
 
 	if (invoke_count == 0)
 		return (0);
 	TAILQ_FOREACH(w, &invoke_all, entry) {
-		if (w->st == st && w->seq == seq && !w->answered)
+		if (invoke_match(w, t, seq))
 			return (1);
 	}
 	return (0);
 }
 
 void
-invoke_result(struct station *st, uint64_t seq, int ok, const char *out,
-    size_t len, const char *error, const char *trigger)
+invoke_result(struct trigger *t, uint64_t seq, int ok, const char *out,
+    size_t len, const char *error)
 {
 	Tupelo__Frame		 f = TUPELO__FRAME__INIT;
 	Tupelo__RequestReply	 reply = TUPELO__REQUEST_REPLY__INIT;
@@ -211,14 +221,14 @@ invoke_result(struct station *st, uint64_t seq, int ok, const char *out,
 
 	for (w = TAILQ_FIRST(&invoke_all); w != NULL; w = next) {
 		next = TAILQ_NEXT(w, entry);
-		if (w->st != st || w->seq != seq || w->answered)
+		if (!invoke_match(w, t, seq))
 			continue;
 		reply.seq = seq;
 		reply.ok = ok;
 		reply.output.data = (uint8_t *)out;
 		reply.output.len = out != NULL ? len : 0;
 		reply.error = (char *)(error != NULL ? error : "");
-		reply.trigger = (char *)trigger;
+		reply.trigger = t->cfg->name;
 		f.id = w->id;
 		f.body_case = TUPELO__FRAME__BODY_REQUEST_REPLY;
 		f.request_reply = &reply;

@@ -15,16 +15,18 @@
 struct conn;
 struct event_base;
 struct station;
+struct trigger;
 
 void	invoke_start(struct event_base *);
 /* Answer every waiting request with TP_ESHUTDOWN. */
 void	invoke_stop(void);
 /* Handle a Request; replies on conn. */
 void	invoke_request(struct conn *, uint64_t, const Tupelo__Request *);
-/* Does a request wait for seq of station? Cheap when none waits. */
-int	invoke_waiting(struct station *, uint64_t);
-/* The outcome for seq: output (ok) or error; answers its request. */
-void	invoke_result(struct station *, uint64_t, int, const char *, size_t,
-	    const char *, const char *);
+/* Does a request wait for this trigger's result on seq? Cheap when none
+ * waits. A request waits for the trigger chosen when it came. */
+int	invoke_waiting(struct trigger *, uint64_t);
+/* The trigger's outcome for seq: output (ok) or error; answers it. */
+void	invoke_result(struct trigger *, uint64_t, int, const char *, size_t,
+	    const char *);
 
 #endif

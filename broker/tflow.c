@@ -301,11 +301,10 @@ tflow_take(struct trigger *t, const struct conn_rec *r, int64_t now)
 	    !tevent_filter_match(t->filters, t->cfg->n_filters, &v)) {
 		t->filtered++;
 		tflow_ack_later(t, m.seq);
-		if (invoke_waiting(t->st, m.seq)) {
+		if (invoke_waiting(t, m.seq)) {
 			snprintf(msg, sizeof msg, "filtered out by trigger %s",
 			    t->cfg->name);
-			invoke_result(t->st, m.seq, 0, NULL, 0, msg,
-			    t->cfg->name);
+			invoke_result(t, m.seq, 0, NULL, 0, msg);
 		}
 		tflow_msg_free(&m);
 		return;
@@ -422,11 +421,10 @@ tflow_dead_done(void *arg, int code)
 	} else if (code == TP_OK) {
 		t->dead_lettered += b->n;
 		for (i = 0; i < b->n; i++) {
-			if (invoke_waiting(t->st, b->m[i].seq))
-				invoke_result(t->st, b->m[i].seq, 0, b->m[i].out,
+			if (invoke_waiting(t, b->m[i].seq))
+				invoke_result(t, b->m[i].seq, 0, b->m[i].out,
 				    b->m[i].outlen, b->m[i].error != NULL ?
-				    b->m[i].error : "dead-lettered",
-				    t->cfg->name);
+				    b->m[i].error : "dead-lettered");
 		}
 		tflow_msgs_free(b->m, b->n);
 	} else {
@@ -499,9 +497,8 @@ tflow_answer(struct trigger *t, struct tmsg *m, size_t n, const char *out,
 	size_t	i;
 
 	for (i = 0; i < n; i++) {
-		if (invoke_waiting(t->st, m[i].seq))
-			invoke_result(t->st, m[i].seq, 1, out, len, NULL,
-			    t->cfg->name);
+		if (invoke_waiting(t, m[i].seq))
+			invoke_result(t, m[i].seq, 1, out, len, NULL);
 	}
 }
 
@@ -794,7 +791,7 @@ tflow_keep_output(struct trigger *t, struct tbatch *b,
 
 	for (i = 0; i < b->n; i++) {
 		m = &b->m[i];
-		if (!invoke_waiting(t->st, m->seq))
+		if (!invoke_waiting(t, m->seq))
 			continue;
 		free(m->out);
 		m->out = NULL;
@@ -1152,7 +1149,7 @@ tflow_form(struct trigger *t, int64_t now, int64_t *wake)
 			continue;
 		}
 		/* A request waits for its own answer: alone in a batch. */
-		if (invoke_waiting(t->st, m->seq)) {
+		if (invoke_waiting(t, m->seq)) {
 			if (n == 0) {
 				take[i] = 1;
 				n = 1;
