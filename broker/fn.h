@@ -16,7 +16,7 @@ struct fn_result {
 	int		 ok;		/* 1: the function succeeded */
 	int		 retry;		/* failure: 1 worth retrying, 0 not */
 	int64_t		 retry_after_ms; /* delay the target asked, -1: none */
-	int		 status;	/* exit status or HTTP status, -1: none */
+	int		 status;	/* exit or HTTP status, -1: none */
 	int		 signal;	/* exec: the signal that ended it, 0 */
 	int		 timed_out;	/* killed or abandoned at the timeout */
 	const char	*output;	/* stdout or response body; borrowed */

@@ -14,7 +14,8 @@
 struct fn_curl_api	 fn_curl;
 static void		*fn_curl_lib;
 
-#define FN_CURL_SYM(field, name)	{ #name, offsetof(struct fn_curl_api, field) }
+#define FN_CURL_SYM(field, name)	\
+	{ #name, offsetof(struct fn_curl_api, field) }
 
 static const struct {
 	const char	*name;

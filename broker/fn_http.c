@@ -295,7 +295,8 @@ fn_http_classify(struct fn_http *req, CURLcode code, struct fn_result *res)
 	res->output_truncated = req->truncated;
 
 	if (code == CURLE_OK)
-		fn_curl.easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
+		fn_curl.easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE,
+		    &status);
 	if (code != CURLE_OK || status <= 0) {
 		res->retry = 1;
 		res->timed_out = code == CURLE_OPERATION_TIMEDOUT;

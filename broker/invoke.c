@@ -37,7 +37,8 @@ struct invoke_waiter {
 TAILQ_HEAD(invoke_list, invoke_waiter);
 
 static struct event_base	*invoke_base;
-static struct invoke_list	 invoke_all = TAILQ_HEAD_INITIALIZER(invoke_all);
+static struct invoke_list	 invoke_all =
+				    TAILQ_HEAD_INITIALIZER(invoke_all);
 static size_t			 invoke_count;
 
 void

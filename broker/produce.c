@@ -303,7 +303,8 @@ produce_prepare(struct produce_op *op, const Tupelo__Produce *p,
 		op->lens[op->n] = (uint32_t)record_encode_with(m, now,
 		    pls != NULL ? &pls[i] : NULL, op->buf + off);
 		off += op->lens[op->n];
-		op->logical += pls != NULL && pls[i].codec != RECORD_CODEC_NONE ?
+		op->logical += pls != NULL &&
+		    pls[i].codec != RECORD_CODEC_NONE ?
 		    (int64_t)record_size(m, now) : (int64_t)op->lens[op->n];
 		op->n++;
 	}

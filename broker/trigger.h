@@ -109,7 +109,8 @@ void	trigger_request_update(struct conn *, uint64_t,
 	    const Tupelo__TriggerUpdate *);
 void	trigger_request_delete(struct conn *, uint64_t,
 	    const Tupelo__TriggerDelete *);
-void	trigger_request_get(struct conn *, uint64_t, const Tupelo__TriggerGet *);
+void	trigger_request_get(struct conn *, uint64_t,
+	    const Tupelo__TriggerGet *);
 void	trigger_request_list(struct conn *, uint64_t,
 	    const Tupelo__TriggerList *);
 

@@ -18,11 +18,12 @@ struct frame_chunk {
 	struct frame_chunk	*next;
 	size_t			 size;
 	size_t			 used;
-	unsigned char		 data[] __attribute__((aligned(FRAME_ARENA_ALIGN)));
+	unsigned char		 data[]
+	    __attribute__((aligned(FRAME_ARENA_ALIGN)));
 };
 
 struct frame_arena {
-	struct frame_chunk	*chunks;	/* newest first; the last is kept */
+	struct frame_chunk	*chunks;	/* newest first; last kept */
 	ProtobufCAllocator	 pa;
 };
 
@@ -102,7 +103,8 @@ frame_arena_alloc(void *arg, size_t size)
 	size_t			 n;
 	void			*p;
 
-	size = (size + FRAME_ARENA_ALIGN - 1) & ~(size_t)(FRAME_ARENA_ALIGN - 1);
+	size = (size + FRAME_ARENA_ALIGN - 1) &
+	    ~(size_t)(FRAME_ARENA_ALIGN - 1);
 	if (c == NULL || c->size - c->used < size) {
 		n = size > FRAME_ARENA_CHUNK ? size : FRAME_ARENA_CHUNK;
 		if ((c = malloc(sizeof *c + n)) == NULL)

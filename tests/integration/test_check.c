@@ -219,7 +219,8 @@ test_check_sound_directory(void **state)
 	nfiles = count_entries(b.data);
 	assert_int_equal(run_check(b.data, NULL, &out), 0);
 	/* 21 + 5 messages, one dead letter; two groups. */
-	expect_line(out, "check: 4 stations, 27 messages, 2 groups, 0 triggers: ok");
+	expect_line(out, "check: 4 stations, 27 messages, 2 groups, "
+	    "0 triggers: ok");
 	free(out);
 	assert_int_equal(stat(path, &after), 0);
 	assert_int_equal(before.st_size, after.st_size);

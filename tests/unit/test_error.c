@@ -83,6 +83,8 @@ test_error_codes_are_wire_values(void **state)
 	assert_int_equal(TP_ESHUTDOWN, 25);
 	assert_int_equal(TP_ECONN, 30);
 	assert_int_equal(TP_ETIMEDOUT, 31);
+	assert_int_equal(TP_ENOTRIGGER, 11);
+	assert_int_equal(TP_EFUNCTION, 40);
 }
 
 static void
@@ -91,7 +93,7 @@ test_error_client_class(void **state)
 	int	code;
 
 	(void)state;
-	for (code = 1; code <= 10; code++) {
+	for (code = 1; code <= 11; code++) {
 		assert_true(error_known(code));
 		assert_int_equal(tp_error_is_client(code), 1);
 	}
@@ -106,12 +108,13 @@ test_error_server_class(void **state)
 	assert_int_equal(tp_error_is_client(TP_OK), 0);
 	for (code = 20; code <= 31; code++)
 		assert_int_equal(tp_error_is_client(code), 0);
+	assert_int_equal(tp_error_is_client(TP_EFUNCTION), 0);
 }
 
 static void
 test_error_unknown_code(void **state)
 {
-	static const int unknown[] = { -1, 11, 19, 26, 29, 32, 1000 };
+	static const int unknown[] = { -1, 12, 19, 26, 29, 32, 39, 41, 1000 };
 	size_t	i;
 
 	(void)state;
