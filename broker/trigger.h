@@ -4,9 +4,9 @@
  * whose only member is the trigger's invoker, so the position, delivery
  * after a restart and dead letters are the group's mechanisms.
  * broker/trigger owns the registry, the settings (defaults, checks,
- * storage) and the trigger requests; broker/tflow owns batching,
- * invocation and outcomes. The structures below are shared by those two
- * files only.
+ * storage) and the trigger requests; broker/tflow the messages held and
+ * the batches formed; broker/trun invocation and outcomes. The
+ * structures below are shared by those three files only.
  */
 #ifndef TP_BROKER_TRIGGER_H
 #define TP_BROKER_TRIGGER_H
@@ -32,6 +32,7 @@ struct writer;
 
 #define TRIGGER_GROUP_PREFIX	"_trigger."
 #define TRIGGER_DURATIONS	1024	/* invocation times kept */
+#define TRIGGER_HEADERS_MAX	128	/* headers of a message decoded */
 
 #define TRIGGER_EXEC		1
 #define TRIGGER_HTTP		2
@@ -59,6 +60,20 @@ struct tmsg {
 	size_t		 outlen;	/* output, kept for a request */
 };
 
+/* A batch: being invoked, or settling (output or dead letters stored). */
+struct tbatch {
+	struct trigger		*t;
+	struct tmsg		*m;		/* owned, n */
+	size_t			 n;
+	uint32_t		 attempt;
+	int64_t			 started_us;
+	struct fn_exec		*ex;
+	struct fn_http		*hr;
+	int			 running;
+	char			*out;		/* owned: output to answer */
+	size_t			 outlen;
+	TAILQ_ENTRY(tbatch)	 entry;
+};
 TAILQ_HEAD(tbatch_list, tbatch);
 
 struct trigger {
@@ -126,5 +141,28 @@ void	tflow_reconfigure(struct trigger *);
 uint32_t tflow_credit(const Tupelo__TriggerConfig *);
 /* Invocation time percentile (0..100) in us, 0 when none. */
 uint32_t tflow_percentile(struct trigger *, int);
+/* For broker/trun. */
+int64_t	tflow_now_ms(void);
+int64_t	tflow_now_us(void);
+int64_t	tflow_wall_ns(void);
+void	tflow_msg_free(struct tmsg *);
+void	tflow_msgs_free(struct tmsg *, size_t);
+/* Pump the trigger on the loop's next turn. */
+void	tflow_kick(struct trigger *);
+void	tflow_set_error(struct trigger *, const char *);
+/* Put n messages (the array taken) back into the queue, in seq order. */
+void	tflow_requeue(struct trigger *, struct tmsg *, size_t);
+struct tbatch *tflow_batch_new(struct trigger *, struct tmsg *, size_t);
+/* Done with a batch whose messages were moved or freed. */
+void	tflow_batch_end(struct tbatch *);
+void	tflow_record_time(struct trigger *, int64_t);
+
+/* broker/trun */
+/* Invoke b's target; a failure to start counts as a failed attempt. */
+void	trun_start(struct tbatch *);
+/* Move n messages (the array taken) to the on-failure station. */
+void	trun_dead(struct trigger *, struct tmsg *, size_t, const char *);
+/* Older than the trigger's max age? */
+int	trun_too_old(struct trigger *, const struct tmsg *);
 
 #endif
