@@ -5,9 +5,11 @@
  * operation is completed only after its transaction is durable as it asked:
  * with WRITER_SYNC the commit itself fsyncs (LMDB syncs data pages before
  * the meta page, which is what keeps a power cut from tearing the
- * database); WRITER_NOSYNC batches commit without fsync and a timer flushes
- * them. After a failed commit or flush the store latches and every later
- * operation fails: nothing that may not be on disk is acknowledged.
+ * database); WRITER_NOSYNC batches commit without fsync and a flusher
+ * thread of its own syncs them every interval, so that a flush of much
+ * dirty data never holds up the commits behind it. After a failed commit
+ * or flush the store latches and every later operation fails: nothing
+ * that may not be on disk is acknowledged.
  */
 #include "storage/writer.h"
 
@@ -50,8 +52,15 @@ struct writer {
 	size_t			 pending_bytes;	/* submitted, not drained */
 	size_t			 pending;
 
-	int			 unsynced;	/* NOSYNC commits since flush */
 	uint64_t		 nudges;	/* writer_nudge() commits */
+
+	/* The flusher; under lock as well. */
+	pthread_t		 flusher;
+	int			 fstarted;
+	pthread_cond_t		 fcond;		/* wakes it to stop */
+	int			 fstopping;
+	uint64_t		 nosync_gen;	/* NOSYNC commits so far */
+	uint64_t		 synced_gen;	/* of those, surely on disk */
 };
 
 /*
@@ -153,10 +162,13 @@ again:
 		}
 		goto out;
 	}
-	if (sync)
-		w->unsynced = 0;
+	/* A synced commit flushes the file: earlier ones with it. */
+	pthread_mutex_lock(&w->lock);
+	if (!sync)
+		w->nosync_gen++;
 	else
-		w->unsynced = 1;
+		w->synced_gen = w->nosync_gen;
+	pthread_mutex_unlock(&w->lock);
 	code = TP_OK;
 out:
 	TAILQ_FOREACH(r, batch, entry)
@@ -180,16 +192,53 @@ full:
 	TAILQ_CONCAT(batch, &done, entry);
 }
 
+/* Sync what NOSYNC commits left unsynced; a failure latches the store. */
 static void
 writer_flush(struct writer *w)
 {
-	int	rc;
+	uint64_t	gen;
+	int		rc;
 
-	if (!w->unsynced)
+	pthread_mutex_lock(&w->lock);
+	gen = w->nosync_gen;
+	if (gen == w->synced_gen) {
+		pthread_mutex_unlock(&w->lock);
 		return;
+	}
+	pthread_mutex_unlock(&w->lock);
+	/* Only an fdatasync of the file: safe beside a commit. */
 	if ((rc = mdb_env_sync(store_env(w->store), 1)) != 0)
 		store_fail(w->store, TP_EIO);
-	w->unsynced = 0;
+	pthread_mutex_lock(&w->lock);
+	if (gen > w->synced_gen)
+		w->synced_gen = gen;
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void *
+writer_flusher_main(void *arg)
+{
+	struct writer	*w = arg;
+	struct timespec	 ts;
+
+	pthread_mutex_lock(&w->lock);
+	while (!w->fstopping) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += w->interval_ms / 1000;
+		ts.tv_nsec += (long)(w->interval_ms % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&w->fcond, &w->lock, &ts);
+		if (w->fstopping)
+			break;
+		pthread_mutex_unlock(&w->lock);
+		writer_flush(w);
+		pthread_mutex_lock(&w->lock);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return (NULL);
 }
 
 static void *
@@ -198,31 +247,12 @@ writer_main(void *arg)
 	struct writer		*w = arg;
 	struct writer_reqs	 batch;
 	struct writer_req	*r;
-	struct timespec		 ts;
 	size_t			 bytes;
-	int			 rc;
 
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		while (TAILQ_EMPTY(&w->queue) && !w->stopping) {
-			if (!w->unsynced) {
-				pthread_cond_wait(&w->cond, &w->lock);
-				continue;
-			}
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += w->interval_ms / 1000;
-			ts.tv_nsec += (long)(w->interval_ms % 1000) * 1000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
-			rc = pthread_cond_timedwait(&w->cond, &w->lock, &ts);
-			if (rc == ETIMEDOUT) {
-				pthread_mutex_unlock(&w->lock);
-				writer_flush(w);
-				pthread_mutex_lock(&w->lock);
-			}
-		}
+		while (TAILQ_EMPTY(&w->queue) && !w->stopping)
+			pthread_cond_wait(&w->cond, &w->lock);
 		if (TAILQ_EMPTY(&w->queue))
 			break;
 		TAILQ_INIT(&batch);
@@ -263,6 +293,7 @@ writer_open(struct store *st, unsigned interval_ms, writer_notify_cb notify,
 	w->notify_arg = arg;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
+	pthread_cond_init(&w->fcond, NULL);
 	TAILQ_INIT(&w->queue);
 	TAILQ_INIT(&w->done);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
@@ -271,6 +302,12 @@ writer_open(struct store *st, unsigned interval_ms, writer_notify_cb notify,
 		    "thread"));
 	}
 	w->started = 1;
+	if (pthread_create(&w->flusher, NULL, writer_flusher_main, w) != 0) {
+		writer_close(w);
+		return (error_set(err, TP_ENOMEM, "cannot start the flusher "
+		    "thread"));
+	}
+	w->fstarted = 1;
 	*out = w;
 	return (TP_OK);
 }
@@ -289,10 +326,19 @@ writer_close(struct writer *w)
 		pthread_mutex_unlock(&w->lock);
 		pthread_join(w->thread, NULL);
 	}
+	/* The writer flushed on its way out; now the flusher goes. */
+	if (w->fstarted) {
+		pthread_mutex_lock(&w->lock);
+		w->fstopping = 1;
+		pthread_cond_signal(&w->fcond);
+		pthread_mutex_unlock(&w->lock);
+		pthread_join(w->flusher, NULL);
+	}
 	writer_drain(w);
 	TAILQ_FOREACH_SAFE(r, &w->queue, entry, r1)
 		free(r);
 	pthread_cond_destroy(&w->cond);
+	pthread_cond_destroy(&w->fcond);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 }
