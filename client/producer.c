@@ -15,6 +15,8 @@
  * reported yet, and drops only after the callback ran, so a flush returns
  * after every callback of what it waited for.
  */
+#include "client/producer.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -78,8 +80,7 @@ struct tp_producer {
 	int			 first_err;	/* since the last flush */
 };
 
-/* Point m at msg's data (borrowed), with nheaders slots at hp and h. */
-static int
+int
 producer_fill(Tupelo__Message *m, Tupelo__Header **hp, Tupelo__Header *h,
     const struct tp_message *msg, struct tp_err *err)
 {

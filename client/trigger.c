@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "client/conn.h"
+#include "client/producer.h"
 #include "proto/error.h"
 #include "proto/frame.h"
 #include "proto/validate.h"
@@ -510,33 +511,6 @@ trigger_request(struct tp_conn *conn, Tupelo__Frame *f, int wait_ms,
 	return (TP_OK);
 }
 
-/* Point m at msg's data (borrowed), with its header tables at hp, h. */
-static int
-trigger_message(Tupelo__Message *m, Tupelo__Header **hp, Tupelo__Header *h,
-    const struct tp_message *msg, struct tp_err *err)
-{
-	size_t	i;
-
-	tupelo__message__init(m);
-	if (msg->len > 0 && msg->payload == NULL)
-		return (error_set(err, TP_EINVAL, "message without payload"));
-	for (i = 0; i < msg->nheaders; i++) {
-		if (msg->headers[i].key == NULL)
-			return (error_set(err, TP_EINVAL, "header without a "
-			    "key"));
-		tupelo__header__init(&h[i]);
-		h[i].key = (char *)msg->headers[i].key;
-		h[i].value = trigger_str(msg->headers[i].value);
-		hp[i] = &h[i];
-	}
-	m->headers = hp;
-	m->n_headers = msg->nheaders;
-	m->msg_id = trigger_str(msg->msg_id);
-	m->payload.data = (uint8_t *)msg->payload;
-	m->payload.len = msg->len;
-	return (validate_message(m, err));
-}
-
 int
 tp_request(struct tp_conn *conn, const char *station,
     const struct tp_message *msg, uint32_t timeout_ms, void **out,
@@ -572,7 +546,7 @@ tp_request(struct tp_conn *conn, const char *station,
 		code = error_set(err, TP_ENOMEM, "no memory for a request");
 		goto out;
 	}
-	if ((code = trigger_message(&m, hp, h, msg, err)) != TP_OK)
+	if ((code = producer_fill(&m, hp, h, msg, err)) != TP_OK)
 		goto out;
 	rq.station = (char *)station;
 	rq.message = &m;

@@ -273,3 +273,20 @@ cmd_common_options(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	return (CMD_CONTINUE);
 }
+
+int
+cmd_header(const struct cmd_ctx *ctx, char *arg, struct tp_message *m)
+{
+	struct tp_header	*h = (struct tp_header *)m->headers;
+	char			*eq;
+
+	if ((eq = strchr(arg, '=')) == NULL || eq == arg)
+		return (cmd_usage(ctx, "bad header '%s': want KEY=VALUE", arg));
+	if (m->nheaders == CMD_HEADERS_MAX)
+		return (cmd_usage(ctx, "more than %d headers",
+		    CMD_HEADERS_MAX));
+	*eq = '\0';
+	h[m->nheaders].key = arg;
+	h[m->nheaders++].value = eq + 1;
+	return (CMD_CONTINUE);
+}

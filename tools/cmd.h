@@ -105,6 +105,14 @@ int	cmd_bytes(const struct cmd_ctx *, const char *, const char *,
  */
 int	cmd_seconds(const struct cmd_ctx *, const char *, const char *,
 	    uint64_t, uint64_t, uint64_t *);
+/* Headers a message of the command line may carry (-H K=V). */
+#define CMD_HEADERS_MAX	64
+/*
+ * Add the -H argument KEY=VALUE (split in place) to m's headers, whose
+ * array holds CMD_HEADERS_MAX: CMD_CONTINUE, or CMD_USAGE after saying
+ * why.
+ */
+int	cmd_header(const struct cmd_ctx *, char *, struct tp_message *);
 /* Connect as the context says; CMD_OK or CMD_ERROR (reported). */
 int	cmd_connect(const struct cmd_ctx *, struct tp_conn **);
 /* Make getopt_long start over on a new argument vector. */

@@ -10,7 +10,6 @@
 #include "tools/cmd.h"
 #include "tools/output.h"
 
-#define INVOKE_HEADERS_MAX	64
 #define INVOKE_TIMEOUT_DEF	30000	/* ms */
 #define INVOKE_TIMEOUT_MAX	86400000 /* ms: the broker's limit, a day */
 #define INVOKE_INPUT_MAX	(64 * 1024 * 1024) /* bytes from stdin */
@@ -103,11 +102,11 @@ invoke_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct tp_header		 hdrs[INVOKE_HEADERS_MAX];
+	struct tp_header		 hdrs[CMD_HEADERS_MAX];
 	struct tp_message		 msg;
 	struct tp_conn			*conn = NULL;
 	struct tp_err			 err;
-	char				*eq, *input = NULL;
+	char				*input = NULL;
 	void				*out = NULL;
 	size_t				 outlen = 0;
 	uint64_t			 timeout = INVOKE_TIMEOUT_DEF;
@@ -118,15 +117,9 @@ invoke_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "hu:H:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'H':
-			if ((eq = strchr(optarg, '=')) == NULL || eq == optarg)
-				return (cmd_usage(ctx, "bad header '%s': want "
-				    "KEY=VALUE", optarg));
-			if (msg.nheaders == INVOKE_HEADERS_MAX)
-				return (cmd_usage(ctx, "more than %d headers",
-				    INVOKE_HEADERS_MAX));
-			*eq = '\0';
-			hdrs[msg.nheaders].key = optarg;
-			hdrs[msg.nheaders++].value = eq + 1;
+			if ((rc = cmd_header(ctx, optarg, &msg)) !=
+			    CMD_CONTINUE)
+				return (rc);
 			break;
 		case OPT_TIMEOUT:
 			rc = cmd_seconds(ctx, "--timeout", optarg, 1,

@@ -12,7 +12,6 @@
 #include "tools/cmd.h"
 #include "tools/output.h"
 
-#define PRODUCE_HEADERS_MAX	64
 
 static int	produce_exec(struct cmd_ctx *, int, char **);
 
@@ -172,10 +171,9 @@ produce_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		{ "id", required_argument, NULL, OPT_ID },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct tp_header		hdrs[PRODUCE_HEADERS_MAX];
+	struct tp_header		hdrs[CMD_HEADERS_MAX];
 	struct tp_message		proto;
 	struct tp_conn			*conn = NULL;
-	char				*eq;
 	int				ch, rc, n;
 
 	memset(&proto, 0, sizeof proto);
@@ -183,15 +181,9 @@ produce_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "hu:H:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'H':
-			if ((eq = strchr(optarg, '=')) == NULL || eq == optarg)
-				return (cmd_usage(ctx, "bad header '%s': want "
-				    "KEY=VALUE", optarg));
-			if (proto.nheaders == PRODUCE_HEADERS_MAX)
-				return (cmd_usage(ctx, "more than %d headers",
-				    PRODUCE_HEADERS_MAX));
-			*eq = '\0';
-			hdrs[proto.nheaders].key = optarg;
-			hdrs[proto.nheaders++].value = eq + 1;
+			if ((rc = cmd_header(ctx, optarg, &proto)) !=
+			    CMD_CONTINUE)
+				return (rc);
 			break;
 		case OPT_ID:
 			proto.msg_id = optarg;
