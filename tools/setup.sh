@@ -23,6 +23,12 @@ usage() {
 
 deps() {
 	missing=""
+	# The Lambda tests run serverless-offline on Node.js: the machine's
+	# node and npm if it has them, else Debian's.
+	if [ "${1:-}" = check ] && { ! command -v node >/dev/null 2>&1 ||
+	    ! command -v npm >/dev/null 2>&1; }; then
+		missing=" nodejs npm"
+	fi
 	for p in $PACKAGES; do
 		if ! dpkg-query -W -f '${Status}' "$p" 2>/dev/null |
 		    grep -q "install ok installed"; then
@@ -39,7 +45,7 @@ deps() {
 }
 
 build() {
-	deps
+	deps "${1:-}"
 	if [ ! -x configure ] || [ configure.ac -nt configure ]; then
 		autoreconf -fi >&2
 	fi
@@ -100,7 +106,7 @@ run)
 	exec ./broker/tupelod
 	;;
 check)
-	build
+	build check
 	status=0
 	make -s check >&2 || status=$?
 	if [ "$status" -ne 0 ]; then
