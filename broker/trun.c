@@ -104,7 +104,6 @@ trun_dead(struct trigger *t, struct tmsg *m, size_t n, const char *reason)
 		if ((part = calloc(k, sizeof *part)) == NULL ||
 		    (b = tflow_batch_new(t, part, k)) == NULL) {
 			free(part);
-			tflow_requeue(t, m + at, 0);
 			log_error("trigger=%s: out of memory for dead letters",
 			    t->cfg->name);
 			for (i = at; i < n; i++)
