@@ -539,14 +539,22 @@ int
 conn_request(struct tp_conn *conn, Tupelo__Frame *f, Tupelo__Frame **reply,
     struct tp_err *err)
 {
+	return (conn_request_wait(conn, f, conn->timeout_ms, reply, err));
+}
+
+int
+conn_request_wait(struct tp_conn *conn, Tupelo__Frame *f, int wait_ms,
+    Tupelo__Frame **reply, struct tp_err *err)
+{
 	struct conn_slot	 slot;
-	int64_t			 deadline = conn_deadline(conn->timeout_ms);
+	int64_t			 deadline;
 	int			 code;
 
 	*reply = NULL;
 	memset(&slot, 0, sizeof slot);
 	if ((code = conn_send(conn, f, conn_request_cb, &slot, err)) != TP_OK)
 		return (code);
+	deadline = conn_deadline(wait_ms);
 	while (!slot.done) {
 		code = conn_pump(conn, conn_remaining(deadline), -1, err);
 		if (slot.done)
@@ -557,7 +565,7 @@ conn_request(struct tp_conn *conn, Tupelo__Frame *f, Tupelo__Frame **reply,
 		conn_cancel(conn, &slot);
 		if (code == TP_ETIMEDOUT)
 			return (error_set(err, TP_ETIMEDOUT, "no reply "
-			    "from the broker within %d ms", conn->timeout_ms));
+			    "from the broker within %d ms", wait_ms));
 		return (code);
 	}
 	if (slot.reply == NULL) {

@@ -28,6 +28,9 @@ typedef void (*conn_deliver_cb)(void *, Tupelo__Frame *);
 /* Send a request and wait for its reply; Error replies become codes. */
 int		 conn_request(struct tp_conn *, Tupelo__Frame *,
 		     Tupelo__Frame **, struct tp_err *);
+/* The same, waiting wait_ms (-1: no limit) instead of the timeout. */
+int		 conn_request_wait(struct tp_conn *, Tupelo__Frame *, int,
+		     Tupelo__Frame **, struct tp_err *);
 /* conn_request for a request answered with Ok. */
 int		 conn_request_ok(struct tp_conn *, Tupelo__Frame *,
 		     struct tp_err *);

@@ -50,12 +50,17 @@ static const struct {
 };
 #define TRIGGER_NFIELDS	(sizeof trigger_fields / sizeof trigger_fields[0])
 
-/* What trigger_request waits for. */
-struct trigger_slot {
-	int		 done;
-	Tupelo__Frame	*reply;		/* owned until handed out */
-	struct tp_err	 err;		/* when reply is NULL */
-};
+const char *
+tp_trigger_field_name(uint64_t flag)
+{
+	size_t	i;
+
+	for (i = 0; i < TRIGGER_NFIELDS; i++) {
+		if (trigger_fields[i].flag == flag)
+			return (trigger_fields[i].name);
+	}
+	return (NULL);
+}
 
 /* A string to send: NULL goes out as "". */
 static char *
@@ -456,61 +461,6 @@ tp_trigger_list_free(struct tp_trigger_info *v, size_t n)
 	free(v);
 }
 
-static void
-trigger_reply_cb(void *arg, Tupelo__Frame *reply, const struct tp_err *why)
-{
-	struct trigger_slot	*slot = arg;
-
-	slot->done = 1;
-	slot->reply = reply;
-	if (reply == NULL)
-		slot->err = *why;
-}
-
-/*
- * conn_request with a wait of its own: wait_ms (-1: no limit) instead of
- * the connection's timeout, which still bounds the write.
- */
-static int
-trigger_request(struct tp_conn *conn, Tupelo__Frame *f, int wait_ms,
-    Tupelo__Frame **reply, struct tp_err *err)
-{
-	struct trigger_slot	slot;
-	int64_t			deadline;
-	int			code;
-
-	*reply = NULL;
-	memset(&slot, 0, sizeof slot);
-	if ((code = conn_send(conn, f, trigger_reply_cb, &slot, err)) != TP_OK)
-		return (code);
-	deadline = conn_deadline(wait_ms);
-	while (!slot.done) {
-		code = conn_pump(conn, conn_remaining(deadline), -1, err);
-		if (slot.done)
-			break;
-		if (code == TP_OK ||
-		    (code == TP_ETIMEDOUT && conn_remaining(deadline) != 0))
-			continue;
-		conn_cancel(conn, &slot);
-		if (code == TP_ETIMEDOUT)
-			return (error_set(err, TP_ETIMEDOUT, "no result from "
-			    "the broker within %d ms", wait_ms));
-		return (code);
-	}
-	if (slot.reply == NULL) {
-		if (err != NULL)
-			*err = slot.err;
-		return (slot.err.code);
-	}
-	if (slot.reply->body_case == TUPELO__FRAME__BODY_ERROR) {
-		code = conn_unexpected(slot.reply, err);
-		frame_free(slot.reply);
-		return (code);
-	}
-	*reply = slot.reply;
-	return (TP_OK);
-}
-
 int
 tp_request(struct tp_conn *conn, const char *station,
     const struct tp_message *msg, uint32_t timeout_ms, void **out,
@@ -562,7 +512,7 @@ tp_request(struct tp_conn *conn, const char *station,
 		if (wait_ms > INT32_MAX)
 			wait_ms = INT32_MAX;
 	}
-	if ((code = trigger_request(conn, &f, (int)wait_ms, &reply, err)) !=
+	if ((code = conn_request_wait(conn, &f, (int)wait_ms, &reply, err)) !=
 	    TP_OK)
 		goto out;
 	if (reply->body_case != TUPELO__FRAME__BODY_REQUEST_REPLY ||
