@@ -159,36 +159,6 @@ enum {
 	{ "on-success", required_argument, NULL, TRIGGER_OPT_ON_SUCCESS }, \
 	{ "disabled", no_argument, NULL, TRIGGER_OPT_DISABLED }
 
-/* The JSON name of each setting, for update's list. */
-static const struct {
-	uint64_t	 flag;
-	const char	*name;
-} trigger_fields[] = {
-	{ TP_TSET_TARGET, "target" },
-	{ TP_TSET_COMMAND, "command" },
-	{ TP_TSET_URL, "url" },
-	{ TP_TSET_FUNCTION, "function" },
-	{ TP_TSET_START, "start" },
-	{ TP_TSET_BATCH_SIZE, "batch_size" },
-	{ TP_TSET_BATCH_WINDOW_MS, "batch_window_ms" },
-	{ TP_TSET_BATCH_MAX_BYTES, "batch_max_bytes" },
-	{ TP_TSET_MODE, "mode" },
-	{ TP_TSET_ORDERING_KEY, "ordering_key" },
-	{ TP_TSET_CONCURRENCY, "concurrency" },
-	{ TP_TSET_TIMEOUT_MS, "timeout_ms" },
-	{ TP_TSET_MAX_RETRIES, "max_retries" },
-	{ TP_TSET_BACKOFF_INITIAL_MS, "backoff_initial_ms" },
-	{ TP_TSET_BACKOFF_MAX_MS, "backoff_max_ms" },
-	{ TP_TSET_MAX_AGE_S, "max_age_s" },
-	{ TP_TSET_ITEM_FAILURES, "item_failures" },
-	{ TP_TSET_BISECT_ON_ERROR, "bisect_on_error" },
-	{ TP_TSET_FILTERS, "filters" },
-	{ TP_TSET_ON_FAILURE, "on_failure" },
-	{ TP_TSET_ON_SUCCESS, "on_success" },
-	{ TP_TSET_ENABLED, "enabled" },
-};
-#define TRIGGER_NFIELDS	(sizeof trigger_fields / sizeof trigger_fields[0])
-
 /* Trigger settings from the command line. */
 struct trigger_args {
 	struct tp_trigger_config cfg;	/* strings borrowed from argv */
@@ -484,7 +454,7 @@ trigger_update(struct cmd_ctx *ctx, int argc, char **argv)
 	struct trigger_args		 ta;
 	struct tp_conn			*conn = NULL;
 	struct tp_err			 err;
-	size_t				 i;
+	uint64_t			 flag;
 	int				 ch, rc, first = 1;
 
 	memset(&ta, 0, sizeof ta);
@@ -512,10 +482,11 @@ trigger_update(struct cmd_ctx *ctx, int argc, char **argv)
 	fputs("{\"name\":", stdout);
 	output_json_str(stdout, ta.cfg.name);
 	fputs(",\"updated\":[", stdout);
-	for (i = 0; i < TRIGGER_NFIELDS; i++) {
-		if ((ta.cfg.set & trigger_fields[i].flag) == 0)
+	for (flag = 1; flag <= TP_TSET_ALL; flag <<= 1) {
+		if ((ta.cfg.set & flag) == 0)
 			continue;
-		printf("%s\"%s\"", first ? "" : ",", trigger_fields[i].name);
+		printf("%s\"%s\"", first ? "" : ",",
+		    tp_trigger_field_name(flag));
 		first = 0;
 	}
 	fputs("]}\n", stdout);

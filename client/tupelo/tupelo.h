@@ -528,6 +528,13 @@ int	tp_station_purge(struct tp_conn *conn, const char *name,
 #define TP_TSET_ALL			0x3fffff
 
 /*
+ * The name of one TP_TSET_* setting as the protocol and the CLI's --json
+ * output spell it ("batch_size"); NULL for anything but a single flag.
+ * Any thread.
+ */
+const char *tp_trigger_field_name(uint64_t flag);
+
+/*
  * A trigger's settings. Only the fields whose TP_TSET_* flag is in set
  * are sent: at creation the broker gives the others their default (shown
  * after each field), in an update they stay as they are. name is always
