@@ -54,15 +54,6 @@ tflow_start(struct event_base *base)
 }
 
 int64_t
-tflow_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
-int64_t
 tflow_now_us(void)
 {
 	struct timespec	ts;
@@ -306,7 +297,7 @@ static void
 tflow_deliver_cb(void *arg, const struct conn_rec *recs, size_t n)
 {
 	struct trigger	*t = arg;
-	int64_t		 now = tflow_now_ms();
+	int64_t		 now = group_now_ms();
 	size_t		 i;
 
 	for (i = 0; i < n; i++)
@@ -572,7 +563,7 @@ static void
 tflow_arm(struct trigger *t, int64_t at)
 {
 	struct timeval	tv;
-	int64_t		now = tflow_now_ms();
+	int64_t		now = group_now_ms();
 
 	if (at == 0 || (t->timer_at != 0 && t->timer_at <= at &&
 	    evtimer_pending(t->timer, NULL)))
@@ -589,7 +580,7 @@ static void
 tflow_pump(struct trigger *t)
 {
 	struct tbatch	*b;
-	int64_t		 now = tflow_now_ms(), wake = 0;
+	int64_t		 now = group_now_ms(), wake = 0;
 	size_t		 before = t->qlen;
 
 	if (t->sub == NULL || t->deleted)

@@ -142,7 +142,6 @@ uint32_t tflow_credit(const Tupelo__TriggerConfig *);
 /* Invocation time percentile (0..100) in us, 0 when none. */
 uint32_t tflow_percentile(struct trigger *, int);
 /* For broker/trun. */
-int64_t	tflow_now_ms(void);
 int64_t	tflow_now_us(void);
 int64_t	tflow_wall_ns(void);
 void	tflow_msg_free(struct tmsg *);

@@ -60,7 +60,7 @@ trun_dead_done(void *arg, int code)
 {
 	struct tbatch	*b = arg;
 	struct trigger	*t = b->t;
-	int64_t		 now = tflow_now_ms();
+	int64_t		 now = group_now_ms();
 	size_t		 i;
 
 	if (t->deleted || t->sub == NULL) {
@@ -309,7 +309,7 @@ trun_failed(struct trigger *t, struct tmsg *m, size_t n, int retry,
 {
 	struct tmsg	*old, *spent, *young;
 	size_t		 i, nold = 0, nspent = 0, nyoung = 0;
-	int64_t		 delay, now = tflow_now_ms();
+	int64_t		 delay, now = group_now_ms();
 	uint32_t	 half = (uint32_t)((n + 1) / 2), most = 0;
 	int		 bisect;
 
