@@ -463,7 +463,6 @@ trigger_load_cb(void *arg, const Tupelo__TriggerConfig *stored)
 	struct trigger		*t;
 	struct tp_err		 err;
 
-	(void)tl;
 	if ((st = station_find(stored->station)) == NULL) {
 		log_warn("trigger=%s: station %s is gone; trigger ignored",
 		    stored->name, stored->station);
