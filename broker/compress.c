@@ -169,7 +169,7 @@ compress_train_done(void *arg, int code)
 }
 
 static const struct writer_op compress_train_op = {
-	compress_train_apply, compress_train_done
+	compress_train_apply, compress_train_done, WRITER_CHECKPOINT
 };
 
 static void

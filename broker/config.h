@@ -26,6 +26,7 @@ struct config {
 	uint64_t	 flush_interval_ms;
 	uint64_t	 map_size;		/* initial LMDB map, bytes */
 	uint64_t	 max_data_size;		/* map cap, 0: none */
+	uint64_t	 wal_size;		/* write-ahead log ring */
 	uint64_t	 max_stations;
 	uint64_t	 conn_buffer;		/* output bytes per conn */
 	uint64_t	 conn_inflight;		/* unacked produce bytes/conn */

@@ -213,7 +213,7 @@ dls_replay_done(void *arg, int code)
 }
 
 static const struct writer_op dls_replay_op = {
-	dls_replay_apply, dls_replay_done
+	dls_replay_apply, dls_replay_done, WRITER_CHECKPOINT
 };
 
 /* Bytes of a dead letter without the "tp-" headers and the time. */

@@ -117,7 +117,9 @@ gstate_done(void *arg, int code)
 	gstate_op_free(op);
 }
 
-static const struct writer_op gstate_wop = { gstate_apply, gstate_done };
+static const struct writer_op gstate_wop = {
+	gstate_apply, gstate_done, WRITER_JOURNAL
+};
 
 static struct gstate_op *
 gstate_op_new(struct group *g)

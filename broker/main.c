@@ -31,6 +31,7 @@
 #include "broker/trigger.h"
 #include "proto/error.h"
 #include "storage/store.h"
+#include "storage/wal.h"
 #include "storage/writer.h"
 
 #define MAIN_DRAIN_MS		20	/* shutdown check period */
@@ -134,12 +135,16 @@ main(int argc, char **argv)
 	sopts.map_size = cfg.map_size;
 	sopts.map_max = cfg.max_data_size;
 	sopts.max_stations = (unsigned)cfg.max_stations;
+	sopts.wal_size = cfg.wal_size;
 	if (sopts.map_max != 0 && sopts.map_size > sopts.map_max)
 		sopts.map_size = sopts.map_max;
 	if (store_open(cfg.data_dir, &sopts, &store, &err) != TP_OK) {
 		log_error("%s", err.message);
 		return (1);
 	}
+	if (wal_replayed(store_wal(store)) != 0)
+		log_info("replayed %llu frames of the write-ahead log",
+		    (unsigned long long)wal_replayed(store_wal(store)));
 	main_notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (main_notify_fd == -1) {
 		log_error("eventfd: %s", strerror(errno));

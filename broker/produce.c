@@ -24,6 +24,7 @@
 #include "storage/record.h"
 #include "storage/slog.h"
 #include "storage/store.h"
+#include "storage/wal.h"
 #include "storage/writer.h"
 
 struct produce_op {
@@ -68,7 +69,8 @@ produce_apply_append(MDB_txn *txn, struct station *st, uint64_t first,
 		return (0);
 	if ((rc = meta_stats_get(txn, meta, station_name(st), &stats)) != 0)
 		return (rc);
-	if ((rc = slog_append(txn, station_dbi(st), first, buf, lens, n)) != 0)
+	if ((rc = slog_append(txn, station_dbi(st), station_name(st), first,
+	    buf, lens, n)) != 0)
 		return (rc);
 	if (stats.last_seq < first + n - 1)
 		stats.last_seq = first + n - 1;
@@ -100,6 +102,7 @@ produce_apply_delete(MDB_txn *txn, struct station *st, uint64_t seq)
 	Tupelo__StationStats	 stats;
 	MDB_dbi			 meta = store_meta(station_store(st));
 	MDB_val			 k, v;
+	char			 name[SLOG_NAME_MAX];
 	uint8_t			 key[8];
 	int			 rc;
 
@@ -111,6 +114,8 @@ produce_apply_delete(MDB_txn *txn, struct station *st, uint64_t seq)
 	if ((rc = meta_stats_get(txn, meta, station_name(st), &stats)) != 0)
 		return (rc);
 	produce_stats_remove(&stats, &v);
+	slog_name(name, sizeof name, station_name(st));
+	wal_note_del(name, k.mv_data, k.mv_size);
 	if ((rc = mdb_del(txn, station_dbi(st), &k, NULL)) != 0)
 		return (rc);
 	return (meta_stats_put(txn, meta, station_name(st), &stats));
@@ -213,7 +218,9 @@ produce_done(void *arg, int code)
 	produce_op_free(op);
 }
 
-static const struct writer_op produce_wop = { produce_apply, produce_done };
+static const struct writer_op produce_wop = {
+	produce_apply, produce_done, WRITER_JOURNAL
+};
 
 static int
 produce_submit(struct produce_op *op)

@@ -866,7 +866,7 @@ station_create_done(void *arg, int code)
 }
 
 static const struct writer_op station_create_op = {
-	station_create_apply, station_create_done
+	station_create_apply, station_create_done, WRITER_CHECKPOINT
 };
 
 void
@@ -963,7 +963,7 @@ station_delete_done(void *arg, int code)
 }
 
 static const struct writer_op station_delete_op = {
-	station_delete_apply, station_delete_done
+	station_delete_apply, station_delete_done, WRITER_CHECKPOINT
 };
 
 /* Out of the registry, groups ended; pending operations keep it alive. */
@@ -1045,7 +1045,7 @@ station_update_done(void *arg, int code)
 }
 
 static const struct writer_op station_update_op = {
-	station_update_apply, station_update_done
+	station_update_apply, station_update_done, WRITER_CHECKPOINT
 };
 
 /* Copy the named fields of from into to; TP_EINVAL for an unknown one. */
@@ -1157,7 +1157,7 @@ station_purge_done(void *arg, int code)
 }
 
 static const struct writer_op station_purge_op = {
-	station_purge_apply, station_purge_done
+	station_purge_apply, station_purge_done, WRITER_CHECKPOINT
 };
 
 void

@@ -413,7 +413,7 @@ trigger_op_done(void *arg, int code)
 }
 
 static const struct writer_op trigger_wop = { trigger_op_apply,
-    trigger_op_done };
+    trigger_op_done, WRITER_CHECKPOINT };
 
 /* Store t's config (or its removal when t is NULL); answer on c. */
 static void

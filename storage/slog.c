@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "client/tupelo/tupelo.h"
+#include "storage/wal.h"
 
 void
 slog_key_put(uint8_t *p, uint64_t seq)
@@ -35,12 +36,18 @@ slog_key_get(const MDB_val *k)
 	return (seq);
 }
 
+void
+slog_name(char *buf, size_t len, const char *station)
+{
+	snprintf(buf, len, "log/%s", station);
+}
+
 int
 slog_open(MDB_txn *txn, const char *station, int create, MDB_dbi *dbi)
 {
-	char	name[TP_NAME_MAX + 8];
+	char	name[SLOG_NAME_MAX];
 
-	snprintf(name, sizeof name, "log/%s", station);
+	slog_name(name, sizeof name, station);
 	return (mdb_dbi_open(txn, name, create ? MDB_CREATE : 0, dbi));
 }
 
@@ -51,15 +58,18 @@ slog_drop(MDB_txn *txn, MDB_dbi dbi)
 }
 
 int
-slog_append(MDB_txn *txn, MDB_dbi dbi, uint64_t first, const uint8_t *buf,
-    const uint32_t *lens, size_t n)
+slog_append(MDB_txn *txn, MDB_dbi dbi, const char *station, uint64_t first,
+    const uint8_t *buf, const uint32_t *lens, size_t n)
 {
 	MDB_cursor	*cur;
 	MDB_val		 k, v;
+	char		 name[SLOG_NAME_MAX];
 	uint8_t		 key[8];
 	size_t		 i;
 	int		 rc;
 
+	slog_name(name, sizeof name, station);
+	wal_note_append(name, first, buf, lens, n);
 	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
 		return (rc);
 	for (i = 0; i < n; i++) {

@@ -15,13 +15,20 @@
 /* Called per record by slog_scan(); return non-zero to stop. */
 typedef int (*slog_scan_cb)(void *, uint64_t, const MDB_val *);
 
+#define SLOG_NAME_MAX	(128 + 8)	/* "log/" and a station name */
+
+/* The database name of a station's log: "log/<station>". */
+void	slog_name(char *, size_t, const char *);
 /* Open (with create, making) the log database of a station. */
 int	slog_open(MDB_txn *, const char *, int, MDB_dbi *);
 /* Delete the log database and close its handle (on commit). */
 int	slog_drop(MDB_txn *, MDB_dbi);
-/* Append n records, seqs first..first+n-1, at buf with lengths lens. */
-int	slog_append(MDB_txn *, MDB_dbi, uint64_t, const uint8_t *,
-	    const uint32_t *, size_t);
+/*
+ * Append n records to the log of a station, seqs first..first+n-1, at buf
+ * with lengths lens (noted for the write-ahead log).
+ */
+int	slog_append(MDB_txn *, MDB_dbi, const char *, uint64_t,
+	    const uint8_t *, const uint32_t *, size_t);
 /* Visit records from seq from on, in order, until cb returns non-zero. */
 int	slog_scan(MDB_txn *, MDB_dbi, uint64_t, slog_scan_cb, void *);
 /* First and last kept seq (0, 0 when empty) and the number kept. */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "proto/error.h"
+#include "storage/wal.h"
 
 /* Less free space than this on a failed write means the disk is full. */
 #define STORE_FULL_BYTES	(4U * 1024 * 1024)
@@ -32,6 +33,8 @@ struct store {
 	uint64_t		 map_max;	/* bytes, 0: no cap */
 	pthread_rwlock_t	 lock;		/* readers vs growth */
 	MDB_txn			*rtxn;		/* cached reset read txn */
+	struct wal		*wal;		/* owned */
+	int			 opened;	/* the log was recovered */
 	int			 lock_fd;	/* flock'd: one owner per dir */
 	char			*dir;		/* owned: the data directory */
 	atomic_int		 failed;	/* TP_E* latch, 0: healthy */
@@ -94,7 +97,7 @@ store_open(const char *dir, const struct store_opts *opts, struct store **out,
 	struct store	*st;
 	MDB_txn		*txn = NULL;
 	MDB_envinfo	 info;
-	int		 rc, code;
+	int		 rc, code, wrc;
 
 	*out = NULL;
 	if ((st = calloc(1, sizeof *st)) == NULL)
@@ -114,6 +117,10 @@ store_open(const char *dir, const struct store_opts *opts, struct store **out,
 	}
 	if ((code = store_lock(st, dir, err)) != TP_OK)
 		goto fail;
+	/* Before LMDB reads its meta pages: they may be put back. */
+	if ((code = wal_open(dir, opts->wal_size != 0 ? opts->wal_size :
+	    STORE_WAL_SIZE, &st->wal, err)) != TP_OK)
+		goto fail;
 	if ((rc = mdb_env_create(&st->env)) != 0)
 		goto lmdb_fail;
 	if ((rc = mdb_env_set_maxdbs(st->env, opts->max_stations + 1)) != 0)
@@ -123,12 +130,20 @@ store_open(const char *dir, const struct store_opts *opts, struct store **out,
 	/*
 	 * NOTLS: read transactions belong to the txn object, not the thread.
 	 * NORDAHEAD: random reads of a log larger than memory.
+	 * NOSYNC: durability comes from the write-ahead log and checkpoints.
 	 */
-	rc = mdb_env_open(st->env, dir, MDB_NOTLS | MDB_NORDAHEAD, 0640);
+	rc = mdb_env_open(st->env, dir, MDB_NOTLS | MDB_NORDAHEAD |
+	    MDB_NOSYNC, 0640);
 	if (rc != 0)
 		goto lmdb_fail;
 	mdb_env_info(st->env, &info);
 	st->map_size = info.me_mapsize;
+	while ((code = wal_recover(st->wal, st->env, &wrc, err)) != TP_OK) {
+		if (wrc != MDB_MAP_FULL ||
+		    (code = store_grow(st, err)) != TP_OK)
+			goto fail;
+	}
+	st->opened = 1;
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
 		goto lmdb_fail;
 	if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta)) != 0)
@@ -157,6 +172,13 @@ store_close(struct store *st)
 		return;
 	if (st->rtxn != NULL)
 		mdb_txn_abort(st->rtxn);
+	/*
+	 * What was committed outside the writer is made durable too; if
+	 * this fails, the log still holds what the writer completed.
+	 */
+	if (st->opened && store_failed(st) == TP_OK)
+		(void)wal_checkpoint(st->wal, st->env);
+	wal_close(st->wal);
 	if (st->env != NULL)
 		mdb_env_close(st->env);
 	if (st->lock_fd != -1)
@@ -170,6 +192,12 @@ MDB_env *
 store_env(struct store *st)
 {
 	return (st->env);
+}
+
+struct wal *
+store_wal(struct store *st)
+{
+	return (st->wal);
 }
 
 MDB_dbi
@@ -242,6 +270,15 @@ store_read_end(struct store *st, MDB_txn *txn)
 	} else
 		mdb_txn_abort(txn);
 	pthread_rwlock_unlock(&st->lock);
+}
+
+void
+store_writeback(struct store *st)
+{
+	mdb_filehandle_t	fd;
+
+	if (mdb_env_get_fd(st->env, &fd) == 0)
+		(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 }
 
 int

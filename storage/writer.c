@@ -1,15 +1,17 @@
 /*
  * Group commit. The loop thread queues operations; the writer thread takes
  * everything queued (up to WRITER_TXN_BYTES), applies it in one write
- * transaction and commits once, so many producers share one fsync. An
- * operation is completed only after its transaction is durable as it asked:
- * with WRITER_SYNC the commit itself fsyncs (LMDB syncs data pages before
- * the meta page, which is what keeps a power cut from tearing the
- * database); WRITER_NOSYNC batches commit without fsync and a flusher
- * thread of its own syncs them every interval, so that a flush of much
- * dirty data never holds up the commits behind it. After a failed commit
- * or flush the store latches and every later operation fails: nothing
- * that may not be on disk is acknowledged.
+ * transaction and commits once, so many producers share one sync. LMDB
+ * commits without syncing; the batch's changes, noted as it applied them,
+ * go into the write-ahead log as one frame, and an fdatasync of the log
+ * (for WRITER_SYNC; the flusher's, every interval, for WRITER_NOSYNC)
+ * makes them durable. An operation that is not journaled, or a batch too
+ * large for the log, is made durable by a checkpoint instead. Checkpoints
+ * also run in the background on the flusher thread, so that syncing much
+ * of LMDB never holds up the commits behind it. An operation is completed
+ * only once it is durable as it asked. After a failed commit, write or
+ * sync the store latches and every later operation fails: nothing that
+ * may not be on disk is acknowledged.
  */
 #include "storage/writer.h"
 
@@ -22,9 +24,11 @@
 #include "proto/compat.h"
 #include "proto/error.h"
 #include "storage/store.h"
+#include "storage/wal.h"
 
 /* Largest transaction: keeps dirty pages well inside LMDB's limit. */
 #define WRITER_TXN_BYTES	(32U * 1024 * 1024)
+#define WRITER_TICK_MS		10	/* the flusher's writeback, when busy */
 
 struct writer_req {
 	const struct writer_op	*op;		/* borrowed, static */
@@ -32,6 +36,8 @@ struct writer_req {
 	size_t			 bytes;
 	int			 sync;
 	int			 code;		/* outcome, TP_E* */
+	uint64_t		 lsn;		/* durable once the log is
+						   synced to here; 0: now */
 	TAILQ_ENTRY(writer_req)	 entry;
 };
 TAILQ_HEAD(writer_reqs, writer_req);
@@ -47,6 +53,7 @@ struct writer {
 	pthread_mutex_t		 lock;		/* guards what follows */
 	pthread_cond_t		 cond;
 	struct writer_reqs	 queue;		/* submitted */
+	struct writer_reqs	 syncing;	/* committed, awaiting a sync */
 	struct writer_reqs	 done;		/* completed, to drain */
 	int			 stopping;
 	size_t			 pending_bytes;	/* submitted, not drained */
@@ -54,14 +61,31 @@ struct writer {
 
 	uint64_t		 nudges;	/* writer_nudge() commits */
 
+	/* The syncer; under lock as well. */
+	pthread_t		 syncer;
+	int			 sstarted;
+	pthread_cond_t		 scond;		/* wakes it */
+	int			 sync_wanted;	/* the log needs a sync */
+	int			 sstopping;
+	int			 sync_failed;	/* no later sync is trusted */
+
 	/* The flusher; under lock as well. */
 	pthread_t		 flusher;
 	int			 fstarted;
-	pthread_cond_t		 fcond;		/* wakes it to stop */
+	pthread_cond_t		 fcond;		/* wakes it */
 	int			 fstopping;
-	uint64_t		 nosync_gen;	/* NOSYNC commits so far */
-	uint64_t		 synced_gen;	/* of those, surely on disk */
+	int			 checkpoint;	/* one was begun: end it */
+	uint64_t		 commits;	/* LMDB commits so far */
 };
+
+static int64_t
+writer_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
 
 /*
  * Commit one tiny transaction. LMDB reuses the pages a transaction freed
@@ -85,6 +109,46 @@ writer_nudge(struct writer *w)
 		mdb_txn_abort(txn);
 	else
 		mdb_txn_commit(txn);
+	/* The checkpoint's pinned snapshot holds freed pages too. */
+	if (wal_checkpoint(store_wal(w->store), store_env(w->store)) != TP_OK)
+		store_fail(w->store, TP_EIO);
+}
+
+/*
+ * After a commit: make the batch durable. A journaled batch is a frame of
+ * the log, durable once the log is synced up to *lsn (sync) or at the
+ * flusher's next sync (NOSYNC: *lsn is 0); anything else, or a frame the
+ * ring has no room for, a checkpoint, durable at once. Then maybe start a
+ * checkpoint in the background.
+ */
+static int
+writer_durable(struct writer *w, int journal, int sync, uint64_t *lsn)
+{
+	struct wal	*wal = store_wal(w->store);
+	MDB_env		*env = store_env(w->store);
+	int		 code = TP_OK;
+
+	*lsn = 0;
+	if (journal && (code = wal_write(wal)) == TP_ETOOBIG)
+		journal = 0;
+	if (code == TP_OK && !journal)
+		code = wal_checkpoint(wal, env);
+	else if (code == TP_OK && sync)
+		*lsn = wal_written(wal);
+	if (code != TP_OK) {
+		store_fail(w->store, TP_EIO);
+		return (TP_EIO);
+	}
+	pthread_mutex_lock(&w->lock);
+	w->commits++;
+	pthread_mutex_unlock(&w->lock);
+	if (wal_checkpoint_due(wal, env) && wal_checkpoint_begin(wal, env)) {
+		pthread_mutex_lock(&w->lock);
+		w->checkpoint = 1;
+		pthread_cond_signal(&w->fcond);
+		pthread_mutex_unlock(&w->lock);
+	}
+	return (TP_OK);
 }
 
 /* Apply a batch in one transaction; the result goes in each req. */
@@ -95,23 +159,31 @@ writer_apply(struct writer *w, struct writer_reqs *batch)
 	MDB_txn			*txn;
 	struct writer_req	*r;
 	struct writer_reqs	 one, done;
-	int			 rc, code, sync = 0, nudged = 0;
+	struct wal		*wal = store_wal(w->store);
+	uint64_t		 lsn = 0;
+	int			 rc, code, sync = 0, nudged = 0, journal = 1;
 
 	TAILQ_INIT(&done);
 
 	if ((code = store_failed(w->store)) != TP_OK)
 		goto out;
-	TAILQ_FOREACH(r, batch, entry)
+	TAILQ_FOREACH(r, batch, entry) {
 		sync |= r->sync;
+		journal &= r->op->journal;
+	}
 again:
 	if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0) {
 		code = store_code(rc);
 		goto out;
 	}
+	if (journal)
+		wal_record_begin(wal);
 	TAILQ_FOREACH(r, batch, entry) {
 		if ((rc = r->op->apply(txn, r->arg)) != 0)
 			break;
 	}
+	if (journal && wal_record_end(wal) != TP_OK)
+		journal = 0;
 	if (rc == MDB_MAP_FULL) {
 		mdb_txn_abort(txn);
 		if ((code = store_grow(w->store, NULL)) == TP_OK)
@@ -127,8 +199,6 @@ again:
 		code = store_code(rc);
 		goto out;
 	}
-	/* NOSYNC only when no operation in the batch wants an fsync. */
-	mdb_env_set_flags(env, MDB_NOSYNC, !sync);
 	rc = mdb_txn_commit(txn);
 	if (rc == MDB_MAP_FULL) {
 		/*
@@ -162,17 +232,12 @@ again:
 		}
 		goto out;
 	}
-	/* A synced commit flushes the file: earlier ones with it. */
-	pthread_mutex_lock(&w->lock);
-	if (!sync)
-		w->nosync_gen++;
-	else
-		w->synced_gen = w->nosync_gen;
-	pthread_mutex_unlock(&w->lock);
-	code = TP_OK;
+	code = writer_durable(w, journal, sync, &lsn);
 out:
-	TAILQ_FOREACH(r, batch, entry)
+	TAILQ_FOREACH(r, batch, entry) {
 		r->code = code;
+		r->lsn = code == TP_OK ? lsn : 0;
+	}
 	return;
 full:
 	/*
@@ -192,49 +257,119 @@ full:
 	TAILQ_CONCAT(batch, &done, entry);
 }
 
-/* Sync what NOSYNC commits left unsynced; a failure latches the store. */
+/*
+ * Complete, in order, the committed operations that are durable: those
+ * the log has been synced for. After a failed sync none is trusted.
+ */
 static void
-writer_flush(struct writer *w)
+writer_complete(struct writer *w)
 {
-	uint64_t	gen;
-	int		rc;
+	struct writer_req	*r;
+	uint64_t		 synced = wal_synced(store_wal(w->store));
+	int			 moved = 0;
 
 	pthread_mutex_lock(&w->lock);
-	gen = w->nosync_gen;
-	if (gen == w->synced_gen) {
-		pthread_mutex_unlock(&w->lock);
-		return;
+	while ((r = TAILQ_FIRST(&w->syncing)) != NULL) {
+		if (r->lsn > synced && !w->sync_failed)
+			break;
+		if (r->lsn > synced)
+			r->code = TP_EIO;
+		TAILQ_REMOVE(&w->syncing, r, entry);
+		TAILQ_INSERT_TAIL(&w->done, r, entry);
+		moved = 1;
 	}
 	pthread_mutex_unlock(&w->lock);
-	/* Only an fdatasync of the file: safe beside a commit. */
-	if ((rc = mdb_env_sync(store_env(w->store), 1)) != 0)
-		store_fail(w->store, TP_EIO);
-	pthread_mutex_lock(&w->lock);
-	if (gen > w->synced_gen)
-		w->synced_gen = gen;
-	pthread_mutex_unlock(&w->lock);
+	if (moved)
+		w->notify(w->notify_arg);
 }
 
+/* Sync the log; a failure latches the store. Writer or syncer. */
+static void
+writer_sync(struct writer *w)
+{
+	if (wal_sync(store_wal(w->store)) != TP_OK) {
+		store_fail(w->store, TP_EIO);
+		pthread_mutex_lock(&w->lock);
+		w->sync_failed = 1;
+		pthread_mutex_unlock(&w->lock);
+	}
+	writer_complete(w);
+}
+
+/*
+ * The syncer: syncs the log while the writer commits the next batch, so
+ * that a sync and a commit overlap and every sync carries all that was
+ * committed while the previous one ran.
+ */
+static void *
+writer_syncer_main(void *arg)
+{
+	struct writer	*w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (!w->sync_wanted && !w->sstopping)
+			pthread_cond_wait(&w->scond, &w->lock);
+		if (!w->sync_wanted)
+			break;
+		w->sync_wanted = 0;
+		pthread_mutex_unlock(&w->lock);
+		writer_sync(w);
+		pthread_mutex_lock(&w->lock);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return (NULL);
+}
+
+/*
+ * The flusher: ends a checkpoint the writer began, starts the writeback of
+ * what commits left in LMDB's file (so that a checkpoint finds little to
+ * flush and the log's syncs never queue behind a large one), and syncs the
+ * log every interval for what NOSYNC operations left unsynced. It ticks
+ * every WRITER_TICK_MS while there are commits, every interval otherwise.
+ */
 static void *
 writer_flusher_main(void *arg)
 {
 	struct writer	*w = arg;
+	struct wal	*wal = store_wal(w->store);
 	struct timespec	 ts;
+	uint64_t	 commits, seen = 0;
+	int64_t		 now, synced_ms = 0;
+	unsigned	 wait_ms = w->interval_ms;
+	int		 checkpoint;
 
 	pthread_mutex_lock(&w->lock);
 	while (!w->fstopping) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += w->interval_ms / 1000;
-		ts.tv_nsec += (long)(w->interval_ms % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
+		if (!w->checkpoint) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += wait_ms / 1000;
+			ts.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&w->fcond, &w->lock, &ts);
 		}
-		pthread_cond_timedwait(&w->fcond, &w->lock, &ts);
 		if (w->fstopping)
 			break;
+		checkpoint = w->checkpoint;
+		w->checkpoint = 0;
+		commits = w->commits;
 		pthread_mutex_unlock(&w->lock);
-		writer_flush(w);
+		if (checkpoint &&
+		    wal_checkpoint_end(wal, store_env(w->store)) != TP_OK)
+			store_fail(w->store, TP_EIO);
+		if (commits != seen)
+			store_writeback(w->store);
+		wait_ms = commits != seen ? WRITER_TICK_MS : w->interval_ms;
+		seen = commits;
+		now = writer_now_ms();
+		if (now - synced_ms >= (int64_t)w->interval_ms) {
+			if (wal_unsynced(wal) && wal_sync(wal) != TP_OK)
+				store_fail(w->store, TP_EIO);
+			synced_ms = now;
+		}
 		pthread_mutex_lock(&w->lock);
 	}
 	pthread_mutex_unlock(&w->lock);
@@ -247,7 +382,9 @@ writer_main(void *arg)
 	struct writer		*w = arg;
 	struct writer_reqs	 batch;
 	struct writer_req	*r;
+	uint64_t		 need;
 	size_t			 bytes;
+	int			 more;
 
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
@@ -267,14 +404,29 @@ writer_main(void *arg)
 
 		writer_apply(w, &batch);
 
+		/*
+		 * With more queued, the syncer syncs while this thread
+		 * commits it; otherwise this thread syncs at once.
+		 */
+		need = 0;
+		TAILQ_FOREACH(r, &batch, entry)
+			if (r->lsn > need)
+				need = r->lsn;
 		pthread_mutex_lock(&w->lock);
-		TAILQ_CONCAT(&w->done, &batch, entry);
+		TAILQ_CONCAT(&w->syncing, &batch, entry);
+		more = !TAILQ_EMPTY(&w->queue);
+		if (need != 0 && more) {
+			w->sync_wanted = 1;
+			pthread_cond_signal(&w->scond);
+		}
 		pthread_mutex_unlock(&w->lock);
-		w->notify(w->notify_arg);
+		if (need != 0 && !more)
+			writer_sync(w);
+		else
+			writer_complete(w);
 		pthread_mutex_lock(&w->lock);
 	}
 	pthread_mutex_unlock(&w->lock);
-	writer_flush(w);
 	return (NULL);
 }
 
@@ -294,7 +446,9 @@ writer_open(struct store *st, unsigned interval_ms, writer_notify_cb notify,
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	pthread_cond_init(&w->fcond, NULL);
+	pthread_cond_init(&w->scond, NULL);
 	TAILQ_INIT(&w->queue);
+	TAILQ_INIT(&w->syncing);
 	TAILQ_INIT(&w->done);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
 		writer_close(w);
@@ -302,6 +456,12 @@ writer_open(struct store *st, unsigned interval_ms, writer_notify_cb notify,
 		    "thread"));
 	}
 	w->started = 1;
+	if (pthread_create(&w->syncer, NULL, writer_syncer_main, w) != 0) {
+		writer_close(w);
+		return (error_set(err, TP_ENOMEM, "cannot start the syncer "
+		    "thread"));
+	}
+	w->sstarted = 1;
 	if (pthread_create(&w->flusher, NULL, writer_flusher_main, w) != 0) {
 		writer_close(w);
 		return (error_set(err, TP_ENOMEM, "cannot start the flusher "
@@ -326,7 +486,22 @@ writer_close(struct writer *w)
 		pthread_mutex_unlock(&w->lock);
 		pthread_join(w->thread, NULL);
 	}
-	/* The writer flushed on its way out; now the flusher goes. */
+	if (w->sstarted) {
+		pthread_mutex_lock(&w->lock);
+		w->sstopping = 1;
+		pthread_cond_signal(&w->scond);
+		pthread_mutex_unlock(&w->lock);
+		pthread_join(w->syncer, NULL);
+	}
+	if (!TAILQ_EMPTY(&w->syncing))
+		writer_sync(w);
+	/*
+	 * A last checkpoint (after one the flusher may be ending), so
+	 * that a clean start replays nothing; then the flusher goes.
+	 */
+	if (w->started && store_failed(w->store) == TP_OK &&
+	    wal_checkpoint(store_wal(w->store), store_env(w->store)) != TP_OK)
+		store_fail(w->store, TP_EIO);
 	if (w->fstarted) {
 		pthread_mutex_lock(&w->lock);
 		w->fstopping = 1;
@@ -339,6 +514,7 @@ writer_close(struct writer *w)
 		free(r);
 	pthread_cond_destroy(&w->cond);
 	pthread_cond_destroy(&w->fcond);
+	pthread_cond_destroy(&w->scond);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 }

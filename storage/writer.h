@@ -1,9 +1,11 @@
 /*
  * The single writer: one thread that owns every LMDB write transaction.
  * Callers on the loop thread submit operations; the thread applies as many
- * as are queued in one transaction (group commit), commits, flushes as the
- * operations' durability asks, and hands them back as completions, in
- * submission order, through the notify callback and writer_drain().
+ * as are queued in one transaction (group commit), commits, makes them
+ * durable as the operations ask (a frame of the write-ahead log, synced
+ * for WRITER_SYNC), and hands them back as completions, in submission
+ * order, through the notify callback and writer_drain(). A flusher thread
+ * syncs the log for WRITER_NOSYNC operations and runs checkpoints.
  */
 #ifndef TP_STORAGE_WRITER_H
 #define TP_STORAGE_WRITER_H
@@ -26,7 +28,16 @@ struct writer_op {
 	int	(*apply)(MDB_txn *, void *);
 	/* Loop thread: the operation's outcome, TP_OK once durable. */
 	void	(*done)(void *, int);
+	/*
+	 * WRITER_JOURNAL: every change apply makes is noted for the
+	 * write-ahead log (storage/wal.h), so a frame of the log makes it
+	 * durable. Otherwise (0) its commit is followed by a checkpoint.
+	 */
+	int	journal;
 };
+
+#define WRITER_JOURNAL		1
+#define WRITER_CHECKPOINT	0
 
 /* Writer thread: completions are waiting; wake the loop. */
 typedef void (*writer_notify_cb)(void *);

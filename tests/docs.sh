@@ -50,6 +50,7 @@ done || bad=1
 tmp=$(mktemp -d)
 pid=
 trap 'kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+: >"$tmp/log"
 "$tupelod" -d "$tmp/data" -l 127.0.0.1:0 2>"$tmp/log" &
 pid=$!
 i=0

@@ -50,7 +50,7 @@ static int
 setup(void **state)
 {
 	struct fixture		*fx;
-	struct store_opts	 opts = { 64 * MIB, 0, 8 };
+	struct store_opts	 opts = { 64 * MIB, 0, 8, 1 << 20 };
 
 	if ((fx = calloc(1, sizeof *fx)) == NULL)
 		return (-1);

@@ -46,7 +46,7 @@ struct seen {
 static int
 fixture_open(struct fixture *fx)
 {
-	struct store_opts	opts = { 16 * MIB, 0, 8 };
+	struct store_opts	opts = { 16 * MIB, 0, 8, 1 << 20 };
 
 	return (store_open(fx->dir, &opts, &fx->st, NULL));
 }
@@ -133,7 +133,7 @@ append(MDB_txn *txn, MDB_dbi dbi, uint64_t first, size_t n)
 		lens[i] = (uint32_t)value_of(first + i, (char *)buf + off, 32);
 		off += lens[i];
 	}
-	rc = slog_append(txn, dbi, first, buf, lens, n);
+	rc = slog_append(txn, dbi, "s", first, buf, lens, n);
 	free(lens);
 	free(buf);
 	return (rc);

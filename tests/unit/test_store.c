@@ -70,6 +70,7 @@ open_store(struct fixture *fx, uint64_t map_size, uint64_t map_max)
 	opts.map_size = map_size;
 	opts.map_max = map_max;
 	opts.max_stations = 8;
+	opts.wal_size = 1 << 20;
 	memset(&err, 0, sizeof err);
 	code = store_open(fx->dir, &opts, &fx->st, &err);
 	if (code != TP_OK)
@@ -201,7 +202,7 @@ static void
 test_store_open_under_file(void **state)
 {
 	struct fixture		*fx = *state;
-	struct store_opts	 opts = { 4 * MIB, 0, 8 };
+	struct store_opts	 opts = { 4 * MIB, 0, 8, 1 << 20 };
 	struct store		*st = (struct store *)&opts;
 	struct tp_err		 err;
 	char			 file[512], dir[1024];
@@ -231,7 +232,7 @@ static void
 test_store_open_on_file(void **state)
 {
 	struct fixture		*fx = *state;
-	struct store_opts	 opts = { 4 * MIB, 0, 8 };
+	struct store_opts	 opts = { 4 * MIB, 0, 8, 1 << 20 };
 	struct store		*st = NULL;
 	struct tp_err		 err;
 	FILE			*f;
@@ -414,7 +415,7 @@ static void
 test_store_max_stations(void **state)
 {
 	struct fixture		*fx = *state;
-	struct store_opts	 opts = { 4 * MIB, 0, 2 };
+	struct store_opts	 opts = { 4 * MIB, 0, 2, 1 << 20 };
 	struct tp_err		 err;
 	MDB_txn			*txn;
 	MDB_dbi			 dbi;
@@ -450,7 +451,7 @@ static void
 test_store_second_open_is_refused(void **state)
 {
 	struct fixture		*fx = *state;
-	struct store_opts	 opts = { 4 * MIB, 0, 8 };
+	struct store_opts	 opts = { 4 * MIB, 0, 8, 1 << 20 };
 	struct store		*st = (struct store *)&opts;
 	struct tp_err		 err;
 	struct stat		 sb;

@@ -91,7 +91,8 @@ append_apply_cb(MDB_txn *txn, void *arg)
 	a->applied++;
 	if (a->fail_rc != 0)
 		return (a->fail_rc);
-	return (slog_append(txn, a->fx->dbi, a->seq, a->data, &a->len, 1));
+	return (slog_append(txn, a->fx->dbi, "orders", a->seq, a->data, &a->len,
+	    1));
 }
 
 /* Test thread, from writer_drain(). */
@@ -120,8 +121,12 @@ gate_apply_cb(MDB_txn *txn, void *arg)
 	return (append_apply_cb(txn, arg));
 }
 
-static const struct writer_op append_op = { append_apply_cb, append_done_cb };
-static const struct writer_op gate_op = { gate_apply_cb, append_done_cb };
+static const struct writer_op append_op = {
+	append_apply_cb, append_done_cb, WRITER_CHECKPOINT
+};
+static const struct writer_op gate_op = {
+	gate_apply_cb, append_done_cb, WRITER_CHECKPOINT
+};
 
 static int teardown(void **);
 
@@ -148,6 +153,7 @@ fixture_setup(void **state, uint64_t map_size, uint64_t map_max)
 	opts.map_size = map_size;
 	opts.map_max = map_max;
 	opts.max_stations = 8;
+	opts.wal_size = 1 << 20;
 	if (store_open(fx->dir, &opts, &fx->st, NULL) != TP_OK)
 		goto fail;
 	if (mdb_txn_begin(store_env(fx->st), NULL, 0, &txn) != 0)
@@ -597,7 +603,7 @@ static void
 test_writer_close_flushes_to_disk(void **state)
 {
 	struct fixture		*fx = *state;
-	struct store_opts	 opts = { 64 * MIB, 0, 8 };
+	struct store_opts	 opts = { 64 * MIB, 0, 8, 1 << 20 };
 	size_t			 i, n = 50;
 	MDB_txn			*txn;
 
