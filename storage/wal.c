@@ -114,12 +114,10 @@ crc_init(void)
 }
 
 static uint32_t
-crc32c(uint32_t crc, const uint8_t *p, size_t n)
+crc32c_sw(uint32_t crc, const uint8_t *p, size_t n)
 {
 	uint64_t	v;
 
-	pthread_once(&crc_once, crc_init);
-	crc = ~crc;
 	while (n >= 8) {
 		memcpy(&v, p, 8);
 		v ^= crc;
@@ -136,7 +134,50 @@ crc32c(uint32_t crc, const uint8_t *p, size_t n)
 	}
 	while (n-- > 0)
 		crc = crc_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return (~crc);
+	return (crc);
+}
+
+#if defined(__x86_64__)
+/* The SSE 4.2 instruction computes the same polynomial, 8 bytes a go. */
+__attribute__((target("sse4.2"))) static uint32_t
+crc32c_hw(uint32_t crc, const uint8_t *p, size_t n)
+{
+	uint64_t	v, c = crc;
+
+	while (n >= 8) {
+		memcpy(&v, p, 8);
+		c = __builtin_ia32_crc32di(c, v);
+		p += 8;
+		n -= 8;
+	}
+	crc = (uint32_t)c;
+	while (n-- > 0)
+		crc = __builtin_ia32_crc32qi(crc, *p++);
+	return (crc);
+}
+#endif
+
+static int	crc_hw;
+
+static void
+crc_setup(void)
+{
+	crc_init();
+#if defined(__x86_64__)
+	crc_hw = __builtin_cpu_supports("sse4.2");
+#endif
+}
+
+static uint32_t
+crc32c(uint32_t crc, const uint8_t *p, size_t n)
+{
+	pthread_once(&crc_once, crc_setup);
+	crc = ~crc;
+#if defined(__x86_64__)
+	if (crc_hw)
+		return (~crc32c_hw(crc, p, n));
+#endif
+	return (~crc32c_sw(crc, p, n));
 }
 
 static void
