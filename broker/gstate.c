@@ -201,9 +201,14 @@ gstate_save(struct group *g)
 		return;
 	if ((op = gstate_op_new(g)) == NULL)
 		return;		/* dirty stays set: the next pump retries */
+	/*
+	 * Only a commit waits for the position to be durable; plain acks
+	 * ride with the next sync of the log (at most a flush interval).
+	 */
 	if (gstate_snapshot(g, op) != TP_OK ||
 	    writer_submit(station_writer(g->st), &gstate_wop, op,
-	    64 + op->state.n_acked * 8, station_sync(g->st)) != TP_OK) {
+	    64 + op->state.n_acked * 8, g->nwaiters != 0 ?
+	    station_sync(g->st) : WRITER_NOSYNC) != TP_OK) {
 		gstate_op_free(op);
 		return;
 	}
