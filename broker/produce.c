@@ -199,8 +199,11 @@ produce_done(void *arg, int code)
 	station_append_done(op->st, op->first, op->n, code);
 	if (code != TP_OK) {
 		produce_forget(op);
-		log_warn("append failed station=%s: %s",
-		    station_name(op->st), tp_strerror(code));
+		log_warn("append failed station=%s: %s%s%s",
+		    station_name(op->st), tp_strerror(code),
+		    store_failed(station_store(op->st)) != TP_OK ? ": " : "",
+		    store_failed(station_store(op->st)) != TP_OK ?
+		    store_fail_why(station_store(op->st)) : "");
 	}
 	if (op->done != NULL)
 		op->done(op->arg, code, op->first);

@@ -38,6 +38,8 @@ struct store {
 	int			 lock_fd;	/* flock'd: one owner per dir */
 	char			*dir;		/* owned: the data directory */
 	atomic_int		 failed;	/* TP_E* latch, 0: healthy */
+	pthread_mutex_t		 why_lock;
+	char			 why[256];	/* what latched it */
 };
 
 int
@@ -103,6 +105,7 @@ store_open(const char *dir, const struct store_opts *opts, struct store **out,
 	if ((st = calloc(1, sizeof *st)) == NULL)
 		return (error_set(err, TP_ENOMEM, "out of memory"));
 	pthread_rwlock_init(&st->lock, NULL);
+	pthread_mutex_init(&st->why_lock, NULL);
 	st->lock_fd = -1;
 	st->map_max = opts->map_max;
 	if ((st->dir = strdup(dir)) == NULL) {
@@ -185,6 +188,7 @@ store_close(struct store *st)
 		close(st->lock_fd);
 	free(st->dir);
 	pthread_rwlock_destroy(&st->lock);
+	pthread_mutex_destroy(&st->why_lock);
 	free(st);
 }
 
@@ -298,9 +302,25 @@ store_failed(struct store *st)
 }
 
 void
-store_fail(struct store *st, int code)
+store_fail(struct store *st, int code, const char *why)
 {
-	int	expected = 0;
+	int	expected = 0, e = errno;
 
-	atomic_compare_exchange_strong(&st->failed, &expected, code);
+	pthread_mutex_lock(&st->why_lock);
+	if (atomic_compare_exchange_strong(&st->failed, &expected, code) &&
+	    why != NULL)
+		snprintf(st->why, sizeof st->why, "%s%s%s", why,
+		    e != 0 ? ": " : "", e != 0 ? strerror(e) : "");
+	pthread_mutex_unlock(&st->why_lock);
+}
+
+const char *
+store_fail_why(struct store *st)
+{
+	const char	*why;
+
+	pthread_mutex_lock(&st->why_lock);
+	why = st->why[0] != '\0' ? st->why : "no reason recorded";
+	pthread_mutex_unlock(&st->why_lock);
+	return (why);
 }

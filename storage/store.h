@@ -46,7 +46,13 @@ void	store_writeback(struct store *);
 int	store_disk_full(struct store *);
 /* The latched failure code, or TP_OK. Thread-safe. */
 int	store_failed(struct store *);
-void	store_fail(struct store *, int);
+/*
+ * Latch code (the first one stays), with what failed (a static string;
+ * errno at the call is added). Thread-safe.
+ */
+void	store_fail(struct store *, int, const char *);
+/* What latched the store, for the log. */
+const char *store_fail_why(struct store *);
 /* Map an LMDB or errno value to a TP_E* code. */
 int	store_code(int);
 

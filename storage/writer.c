@@ -111,7 +111,7 @@ writer_nudge(struct writer *w)
 		mdb_txn_commit(txn);
 	/* The checkpoint's pinned snapshot holds freed pages too. */
 	if (wal_checkpoint(store_wal(w->store), store_env(w->store)) != TP_OK)
-		store_fail(w->store, TP_EIO);
+		store_fail(w->store, TP_EIO, "checkpoint after a nudge");
 }
 
 /*
@@ -129,16 +129,20 @@ writer_durable(struct writer *w, int journal, int sync, uint64_t *lsn)
 	int		 code = TP_OK;
 
 	*lsn = 0;
-	if (journal && (code = wal_write(wal)) == TP_ETOOBIG)
-		journal = 0;
-	if (code == TP_OK && !journal)
-		code = wal_checkpoint(wal, env);
-	else if (code == TP_OK && sync)
-		*lsn = wal_written(wal);
+	if (journal && (code = wal_write(wal)) == TP_ETOOBIG) {
+		journal = 0;		/* no room: checkpoint */
+		code = TP_OK;
+	}
 	if (code != TP_OK) {
-		store_fail(w->store, TP_EIO);
+		store_fail(w->store, TP_EIO, "write to the write-ahead log");
 		return (TP_EIO);
 	}
+	if (!journal && (code = wal_checkpoint(wal, env)) != TP_OK) {
+		store_fail(w->store, TP_EIO, "checkpoint");
+		return (TP_EIO);
+	}
+	if (journal && sync)
+		*lsn = wal_written(wal);
 	pthread_mutex_lock(&w->lock);
 	w->commits++;
 	pthread_mutex_unlock(&w->lock);
@@ -225,7 +229,7 @@ again:
 		if (code == TP_EIO && store_disk_full(w->store))
 			code = TP_ENOSPC;
 		if (code != TP_ENOSPC)
-			store_fail(w->store, TP_EIO);
+			store_fail(w->store, TP_EIO, "LMDB commit");
 		else if (!nudged++) {
 			writer_nudge(w);
 			goto again;
@@ -288,7 +292,7 @@ static void
 writer_sync(struct writer *w)
 {
 	if (wal_sync(store_wal(w->store)) != TP_OK) {
-		store_fail(w->store, TP_EIO);
+		store_fail(w->store, TP_EIO, "sync of the write-ahead log");
 		pthread_mutex_lock(&w->lock);
 		w->sync_failed = 1;
 		pthread_mutex_unlock(&w->lock);
@@ -359,7 +363,7 @@ writer_flusher_main(void *arg)
 		pthread_mutex_unlock(&w->lock);
 		if (checkpoint &&
 		    wal_checkpoint_end(wal, store_env(w->store)) != TP_OK)
-			store_fail(w->store, TP_EIO);
+			store_fail(w->store, TP_EIO, "checkpoint");
 		if (commits != seen)
 			store_writeback(w->store);
 		wait_ms = commits != seen ? WRITER_TICK_MS : w->interval_ms;
@@ -367,7 +371,8 @@ writer_flusher_main(void *arg)
 		now = writer_now_ms();
 		if (now - synced_ms >= (int64_t)w->interval_ms) {
 			if (wal_unsynced(wal) && wal_sync(wal) != TP_OK)
-				store_fail(w->store, TP_EIO);
+				store_fail(w->store, TP_EIO, "sync of the "
+				    "write-ahead log");
 			synced_ms = now;
 		}
 		pthread_mutex_lock(&w->lock);
@@ -501,7 +506,7 @@ writer_close(struct writer *w)
 	 */
 	if (w->started && store_failed(w->store) == TP_OK &&
 	    wal_checkpoint(store_wal(w->store), store_env(w->store)) != TP_OK)
-		store_fail(w->store, TP_EIO);
+		store_fail(w->store, TP_EIO, "last checkpoint");
 	if (w->fstarted) {
 		pthread_mutex_lock(&w->lock);
 		w->fstopping = 1;

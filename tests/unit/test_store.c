@@ -394,11 +394,11 @@ test_store_fail_latch(void **state)
 
 	st = open_store(fx, 4 * MIB, 0);
 	assert_int_equal(store_failed(st), TP_OK);
-	store_fail(st, TP_EIO);
+	store_fail(st, TP_EIO, "test");
 	assert_int_equal(store_failed(st), TP_EIO);
-	store_fail(st, TP_ENOSPC);
+	store_fail(st, TP_ENOSPC, "test");
 	assert_int_equal(store_failed(st), TP_EIO);
-	store_fail(st, TP_OK);
+	store_fail(st, TP_OK, "test");
 	assert_int_equal(store_failed(st), TP_EIO);
 	store_close(st);
 	fx->st = NULL;
@@ -406,8 +406,8 @@ test_store_fail_latch(void **state)
 	/* Reopening clears it. */
 	st = open_store(fx, 4 * MIB, 0);
 	assert_int_equal(store_failed(st), TP_OK);
-	store_fail(st, TP_ENOSPC);
-	store_fail(st, TP_EIO);
+	store_fail(st, TP_ENOSPC, "test");
+	store_fail(st, TP_EIO, "test");
 	assert_int_equal(store_failed(st), TP_ENOSPC);
 }
 

@@ -148,12 +148,11 @@ fx_close(struct fx *fx)
 
 /* Submit one batch and wait for its completion; its code. */
 static int
-run(struct fx *fx, const struct writer_op *op, struct batch *b)
+run_as(struct fx *fx, const struct writer_op *op, struct batch *b, int sync)
 {
 	b->fx = fx;
 	b->code = -1;
-	if (writer_submit(fx->w, op, b, b->n * REC_LEN + 64, WRITER_SYNC) !=
-	    TP_OK)
+	if (writer_submit(fx->w, op, b, b->n * REC_LEN + 64, sync) != TP_OK)
 		return (-1);
 	while (b->code == -1) {
 		pthread_mutex_lock(&fx->lock);
@@ -164,6 +163,12 @@ run(struct fx *fx, const struct writer_op *op, struct batch *b)
 		writer_drain(fx->w);
 	}
 	return (b->code);
+}
+
+static int
+run(struct fx *fx, const struct writer_op *op, struct batch *b)
+{
+	return (run_as(fx, op, b, WRITER_SYNC));
 }
 
 static int
@@ -202,8 +207,8 @@ teardown(void **state)
  * i + 1 when marks), then die without closing.
  */
 static void
-crash_after(struct fx *fx, uint64_t first, size_t nbatches, size_t per,
-    int marks)
+crash_after_as(struct fx *fx, uint64_t first, size_t nbatches, size_t per,
+    int marks, int sync)
 {
 	struct batch	b;
 	pid_t		pid;
@@ -221,7 +226,7 @@ crash_after(struct fx *fx, uint64_t first, size_t nbatches, size_t per,
 			b.first = first + i * per;
 			b.n = per;
 			b.mark = marks ? (uint32_t)i + 1 : 0;
-			if ((rc = run(fx, &journal_op, &b)) != TP_OK)
+			if ((rc = run_as(fx, &journal_op, &b, sync)) != TP_OK)
 				_exit(11);
 		}
 		_exit(0);
@@ -230,6 +235,13 @@ crash_after(struct fx *fx, uint64_t first, size_t nbatches, size_t per,
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void
+crash_after(struct fx *fx, uint64_t first, size_t nbatches, size_t per,
+    int marks)
+{
+	crash_after_as(fx, first, nbatches, per, marks, WRITER_SYNC);
 }
 
 /* Overwrite LMDB's two meta pages with garbage. */
@@ -459,6 +471,26 @@ test_wal_ring_wraps(void **state)
 	fx_close(fx);
 }
 
+/*
+ * Unsynced batches of nearly the largest frame, back to back: the ring
+ * fills before a background checkpoint frees it, and the batch that finds
+ * no room is made durable by a checkpoint of its own (it once latched the
+ * store instead).
+ */
+static void
+test_wal_ring_full(void **state)
+{
+	struct fx	*fx = *state;
+
+	/* 200 batches of 1,200 x 200 B: 240 KB frames, a 1 MiB ring. */
+	crash_after_as(fx, 1, 200, 1200, 0, WRITER_NOSYNC);
+	wipe_meta(fx);
+	fx_open(fx);
+	assert_int_equal(last_seq(fx), 240000);
+	assert_records(fx, 1, 240000);
+	fx_close(fx);
+}
+
 /* A batch larger than a frame may be is made durable by a checkpoint. */
 static void
 test_wal_large_batch_checkpoints(void **state)
@@ -506,6 +538,7 @@ main(void)
 		T(test_wal_torn_tail),
 		T(test_wal_stale_frames_ignored),
 		T(test_wal_ring_wraps),
+		T(test_wal_ring_full),
 		T(test_wal_large_batch_checkpoints),
 		T(test_wal_resized),
 #undef T

@@ -652,7 +652,7 @@ test_writer_failed_store_refuses(void **state)
 	struct append	*a;
 	uint64_t	 first, last, count;
 
-	store_fail(fx->st, TP_EIO);
+	store_fail(fx->st, TP_EIO, "test");
 	a = small_op(fx, 0, 1);
 	submit(fx, &append_op, a, WRITER_SYNC);
 	wait_done(fx, 1);
