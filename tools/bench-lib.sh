@@ -4,6 +4,8 @@
 
 # Start tupelod on 127.0.0.1, port 0, data in $tmp/data, log in $tmp/log.
 bench_start() {
+	# The log exists before the loop below reads it (set -e).
+	: >"$tmp/log"
 	# shellcheck disable=SC2086
 	"$tupelod" -d "$tmp/data" -l 127.0.0.1:0 ${bench_args:-} 2>"$tmp/log" &
 	pid=$!
