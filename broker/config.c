@@ -69,8 +69,8 @@ static const struct config_option config_table[] = {
 	{ "max-data-size", CONFIG_SIZE, 0, 0, 1ULL << 50, "0", NULL,
 	  OFF(max_data_size), "cap on the data file, 0: none" },
 	{ "wal-size", CONFIG_SIZE, 0, MIB, 1ULL << 40, "64M", NULL,
-	  OFF(wal_size), "write-ahead log, written out in full when made; a "
-	  "change remakes it at the next start" },
+	  OFF(wal_size), "size of the write-ahead log, written out in full "
+	  "when made; a change remakes it at the next start" },
 	{ "max-stations", CONFIG_NUMBER, 0, 1, 32000, "1024", NULL,
 	  OFF(max_stations), "stations in one data directory" },
 	{ "conn-buffer", CONFIG_SIZE, 0, 64 * 1024, 1ULL << 30, "4M", NULL,
