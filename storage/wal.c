@@ -284,21 +284,30 @@ int
 wal_sync(struct wal *w)
 {
 	uint64_t	upto;
+	int		rc;
 
 	pthread_mutex_lock(&w->lock);
 	upto = w->written;
-	if (upto == w->synced) {
+	if (w->broken || upto == w->synced) {
+		rc = w->broken ? TP_EIO : TP_OK;
 		pthread_mutex_unlock(&w->lock);
-		return (TP_OK);
+		return (rc);
 	}
 	pthread_mutex_unlock(&w->lock);
-	if (fdatasync(w->fd) != 0)
-		return (TP_EIO);
+	rc = fdatasync(w->fd);
 	pthread_mutex_lock(&w->lock);
-	if (upto > w->synced)
+	/*
+	 * After a failed sync the kernel may have dropped the pages it
+	 * could not write and report the next sync as a success: none
+	 * is trusted again.
+	 */
+	if (rc != 0)
+		w->broken = 1;
+	else if (!w->broken && upto > w->synced)
 		w->synced = upto;
+	rc = w->broken ? TP_EIO : TP_OK;
 	pthread_mutex_unlock(&w->lock);
-	return (TP_OK);
+	return (rc);
 }
 
 int
@@ -422,6 +431,11 @@ wal_checkpoint_end(struct wal *w, MDB_env *env)
 		if (wal_pwrite_full(w->fd, slot, n,
 		    (gen & 1) * WAL_SLOT) != 0 || fdatasync(w->fd) != 0)
 			code = TP_EIO;
+	}
+	if (code == TP_EIO) {
+		pthread_mutex_lock(&w->lock);
+		w->broken = 1;
+		pthread_mutex_unlock(&w->lock);
 	}
 	free(slot);
 	pthread_mutex_lock(&w->lock);

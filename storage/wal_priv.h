@@ -75,6 +75,7 @@ struct wal {
 	uint64_t	 tail;		/* lsn of the durable checkpoint */
 	uint64_t	 written;	/* lsn after the last frame written */
 	uint64_t	 synced;	/* of which surely on disk */
+	int		 broken;	/* a sync failed: no more are trusted */
 	MDB_txn		*pin;		/* pins the durable checkpoint */
 	int		 busy;		/* a checkpoint is in progress */
 	uint64_t	 ck_lsn;	/* ... at this lsn */
