@@ -417,9 +417,10 @@ test_core_async_producer(void **state)
  * acknowledged message is there, in order, with no gap before it.
  */
 static void
-test_core_sigkill_loses_nothing_acked(void **state)
+sigkill_while_producing(struct broker *b, const char *station,
+    int durability)
 {
-	struct broker		*b = *state;
+	struct tp_station_opts	 so;
 	struct tp_conn		*c;
 	struct tp_msg		**msgs;
 	struct tp_err		 err;
@@ -430,10 +431,10 @@ test_core_sigkill_loses_nothing_acked(void **state)
 	pid_t			 pid;
 	int			 fds[2], status;
 
-	if (b->external)
-		skip();
 	c = harness_connect(b, "test_core");
-	assert_int_equal(tp_station_create(c, "kill", NULL, &err), TP_OK);
+	memset(&so, 0, sizeof so);
+	so.durability = durability;
+	assert_int_equal(tp_station_create(c, station, &so, &err), TP_OK);
 	tp_close(c);
 	assert_int_equal(pipe(fds), 0);
 	if ((pid = fork()) == 0) {
@@ -455,7 +456,7 @@ test_core_sigkill_loses_nothing_acked(void **state)
 				msgs1[j].nheaders = 0;
 				msgs1[j].msg_id = NULL;
 			}
-			if (tp_produce(c, "kill", msgs1, 10, &first, &last,
+			if (tp_produce(c, station, msgs1, 10, &first, &last,
 			    NULL) != TP_OK)
 				_exit(0);
 			if (first != next)
@@ -480,7 +481,7 @@ test_core_sigkill_loses_nothing_acked(void **state)
 	assert_int_equal(broker_restart(b), 0);
 	c = harness_connect(b, "test_core");
 	for (;;) {
-		assert_int_equal(tp_read(c, "kill", seq + 1, 1000, &msgs, &n,
+		assert_int_equal(tp_read(c, station, seq + 1, 1000, &msgs, &n,
 		    &err), TP_OK);
 		for (i = 0; i < n; i++) {
 			assert_int_equal(tp_msg_seq(msgs[i]), seq + 1);
@@ -498,6 +499,30 @@ test_core_sigkill_loses_nothing_acked(void **state)
 	}
 	assert_true(seq >= acked);
 	tp_close(c);
+}
+
+static void
+test_core_sigkill_loses_nothing_acked(void **state)
+{
+	struct broker	*b = *state;
+
+	if (b->external)
+		skip();
+	sigkill_while_producing(b, "kill", TP_DURABILITY_SYNC);
+}
+
+/*
+ * The same on an interval station: acknowledged before any flush, its
+ * messages are in the write-ahead log, which a restart replays.
+ */
+static void
+test_core_sigkill_interval_loses_nothing_acked(void **state)
+{
+	struct broker	*b = *state;
+
+	if (b->external)
+		skip();
+	sigkill_while_producing(b, "kill-interval", TP_DURABILITY_INTERVAL);
 }
 
 /* SIGTERM while an async producer runs: exit 0, acked messages kept. */
@@ -704,6 +729,7 @@ main(void)
 		cmocka_unit_test(test_core_errors_keep_the_connection),
 		cmocka_unit_test(test_core_async_producer),
 		cmocka_unit_test(test_core_sigkill_loses_nothing_acked),
+		cmocka_unit_test(test_core_sigkill_interval_loses_nothing_acked),
 		cmocka_unit_test(test_core_sigterm_finishes_writes),
 		cmocka_unit_test(test_core_sigterm_with_members_holding),
 		cmocka_unit_test(test_core_data_dir_locked),
