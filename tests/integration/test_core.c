@@ -516,7 +516,7 @@ test_core_sigkill_loses_nothing_acked(void **state)
  * messages are in the write-ahead log, which a restart replays.
  */
 static void
-test_core_sigkill_interval_loses_nothing_acked(void **state)
+test_core_sigkill_interval_keeps_acked(void **state)
 {
 	struct broker	*b = *state;
 
@@ -729,7 +729,7 @@ main(void)
 		cmocka_unit_test(test_core_errors_keep_the_connection),
 		cmocka_unit_test(test_core_async_producer),
 		cmocka_unit_test(test_core_sigkill_loses_nothing_acked),
-		cmocka_unit_test(test_core_sigkill_interval_loses_nothing_acked),
+		cmocka_unit_test(test_core_sigkill_interval_keeps_acked),
 		cmocka_unit_test(test_core_sigterm_finishes_writes),
 		cmocka_unit_test(test_core_sigterm_with_members_holding),
 		cmocka_unit_test(test_core_data_dir_locked),
