@@ -23,8 +23,9 @@
 # ...). Then the peer half: "$PEERS_DIR"/run-peers.sh $PEER_SECTIONS with
 # the same REPS, N, T, LAT_T, DRAIN_N and WORKLOADS (its other settings
 # taken from the environment as they are). Last, one table of medians:
-# each Tupelo row, each peer's matching row and Tupelo's ratio to it, and
-# summarize.py's markdown of both raw files together.
+# each Tupelo row, each peer's matching row and Tupelo's ratio to it; the
+# p50 ack of W1 with one message in flight against one fdatasync measured
+# in the same run; and summarize.py's markdown of both raw files together.
 #
 # The defaults keep the peers' message counts and 3 interleaved runs but
 # cap a run at 5 s (10 s of W3) rather than 20, so that the whole
@@ -289,7 +290,7 @@ echo "One fdatasync on this disk (4 KiB rewritten in place): p50 $fsync_us us"
 echo "Tupelo against the peers: medians of each row's runs"
 echo "W1/W2/W4: msgs/s, x = Tupelo / peer (above 1: Tupelo faster);" \
     "W3: latency us, x = Tupelo / peer (below 1: Tupelo faster)"
-python3 - "$raw" "$peers_raw" <<'EOF'
+python3 - "$raw" "$peers_raw" "$fsync_us" <<'EOF'
 import re
 import sys
 from statistics import median
@@ -400,6 +401,15 @@ for label, rs in tupelo.items():
 print()
 print("cpu/msg: tupelod user + system CPU us per message of the run (W4:"
       " the drain only)")
+
+# One message in flight: the ack's latency against one fdatasync.
+fsync = float(sys.argv[3]) if sys.argv[3:] and sys.argv[3] else None
+for label, rs in tupelo.items():
+    wl, _, dur, client, size = label.split(";")
+    p = med(rs, "p50_us")
+    if wl == "W1" and kind(wl, client) == "1" and p is not None and fsync:
+        print("W1 %s w1 %s: p50 ack %.0f us, %.2f x one fdatasync"
+              % (size, dur.split()[0], p, p / fsync))
 EOF
 echo
 echo "raw results: $raw${peers_raw:+ and $peers_raw}"
