@@ -176,8 +176,9 @@ store_close(struct store *st)
 	if (st->rtxn != NULL)
 		mdb_txn_abort(st->rtxn);
 	/*
-	 * What was committed outside the writer is made durable too; if
-	 * this fails, the log still holds what the writer completed.
+	 * The last checkpoint, so that a clean start replays nothing (and
+	 * what was committed outside the writer is durable too); if it
+	 * fails, the log still holds what the writer completed.
 	 */
 	if (st->opened && store_failed(st) == TP_OK)
 		(void)wal_checkpoint(st->wal, st->env);

@@ -28,6 +28,7 @@ struct store_opts {
 /* Open (creating) the environment in dir; fills *out. */
 int	store_open(const char *, const struct store_opts *, struct store **,
 	    struct tp_err *);
+/* The last checkpoint (unless the store failed), then close. */
 void	store_close(struct store *);
 MDB_env	*store_env(struct store *);
 MDB_dbi	 store_meta(struct store *);

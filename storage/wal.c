@@ -236,12 +236,13 @@ wal_frame_head(struct wal *w, uint8_t *h, int type, const uint8_t *p,
 }
 
 int
-wal_write(struct wal *w)
+wal_write(struct wal *w, uint64_t *written)
 {
 	struct wal_buf	*b = &w->buf;
 	uint8_t		 wrap[WAL_FRAME_HDR];
 	uint64_t	 off, n, skip = 0, room;
 
+	*written = w->head;
 	if (b->over)
 		return (TP_ETOOBIG);
 	if (b->len <= WAL_FRAME_HDR)
@@ -269,6 +270,7 @@ wal_write(struct wal *w)
 	if (wal_pwrite_full(w->fd, b->p, (size_t)n, WAL_RING_OFF + off) != 0)
 		return (TP_EIO);
 	w->head += n;
+	*written = w->head;
 	pthread_mutex_lock(&w->lock);
 	w->written = w->head;
 	pthread_mutex_unlock(&w->lock);
@@ -310,32 +312,10 @@ wal_sync(struct wal *w)
 	return (rc);
 }
 
-int
-wal_unsynced(struct wal *w)
-{
-	int	r;
-
-	pthread_mutex_lock(&w->lock);
-	r = w->written != w->synced;
-	pthread_mutex_unlock(&w->lock);
-	return (r);
-}
-
 uint64_t
 wal_replayed(struct wal *w)
 {
 	return (w->replayed);
-}
-
-uint64_t
-wal_written(struct wal *w)
-{
-	uint64_t	v;
-
-	pthread_mutex_lock(&w->lock);
-	v = w->written;
-	pthread_mutex_unlock(&w->lock);
-	return (v);
 }
 
 uint64_t

@@ -64,16 +64,17 @@ void	wal_note_append(const char *, uint64_t, const uint8_t *,
 	    const uint32_t *, size_t);
 
 /*
- * Writer thread: write the recorded frame to the ring (not synced).
- * TP_OK; TP_ETOOBIG when the ring has no room until a checkpoint; TP_EIO.
+ * Writer thread: write the recorded frame to the ring (not synced); *lsn
+ * is then the lsn after every frame written so far. TP_OK; TP_ETOOBIG
+ * when the ring has no room until a checkpoint; TP_EIO.
  */
-int	wal_write(struct wal *);
-/* fdatasync what has been written; TP_OK or TP_EIO. Any thread. */
+int	wal_write(struct wal *, uint64_t *);
+/*
+ * fdatasync what has been written (nothing to do if that is synced);
+ * TP_OK or TP_EIO. Any thread.
+ */
 int	wal_sync(struct wal *);
-/* Frames written and not yet synced? */
-int	wal_unsynced(struct wal *);
-/* The lsn after the last frame written / after the last one synced. */
-uint64_t wal_written(struct wal *);
+/* The lsn after the last frame synced. */
 uint64_t wal_synced(struct wal *);
 
 /*

@@ -74,39 +74,44 @@ wal_create(const char *dir, uint64_t ring, struct tp_err *err)
 	return (TP_OK);
 }
 
-/* Read a slot; 0 and its fields if valid. */
-static int
-wal_slot_read(struct wal *w, int i, uint64_t *gen, uint8_t **meta)
-{
-	uint8_t		 h[WAL_SLOT_FIELDS], *m;
-	uint64_t	 off = (uint64_t)i * WAL_SLOT;
+/* A header slot as read from the file. */
+struct wal_slot {
+	uint64_t	 gen;
+	uint64_t	 epoch;
+	uint64_t	 lsn;
+	uint64_t	 ring;
 	unsigned	 psize;
+	uint8_t		*meta;		/* malloc'd: 2 * psize */
+};
+
+/* Read slot i of fd into *s; 0 if it is valid. */
+static int
+wal_slot_read(int fd, int i, struct wal_slot *s)
+{
+	uint8_t		 h[WAL_SLOT_FIELDS];
+	uint64_t	 off = (uint64_t)i * WAL_SLOT;
 	uint32_t	 crc;
 
-	if (wal_pread_full(w->fd, h, sizeof h, off) != 0 ||
+	memset(s, 0, sizeof *s);
+	if (wal_pread_full(fd, h, sizeof h, off) != 0 ||
 	    get32(h) != WAL_MAGIC_SLOT || get32(h + 4) != WAL_VERSION)
 		return (-1);
-	psize = get32(h + 40);
-	if (psize < 512 || psize > WAL_PSIZE_MAX)
+	s->psize = get32(h + 40);
+	if (s->psize < 512 || s->psize > WAL_PSIZE_MAX ||
+	    (s->meta = malloc(2 * (size_t)s->psize)) == NULL)
 		return (-1);
-	if ((m = malloc(2 * (size_t)psize)) == NULL)
-		return (-1);
-	if (wal_pread_full(w->fd, m, 2 * (size_t)psize, off + WAL_HDR_BYTES)) {
-		free(m);
-		return (-1);
-	}
 	crc = crc32c(0, h, 44);
-	crc = crc32c(crc, m, 2 * (size_t)psize);
-	if (crc != get32(h + 44)) {
-		free(m);
+	if (wal_pread_full(fd, s->meta, 2 * (size_t)s->psize,
+	    off + WAL_HDR_BYTES) != 0 ||
+	    crc32c(crc, s->meta, 2 * (size_t)s->psize) != get32(h + 44)) {
+		free(s->meta);
+		s->meta = NULL;
 		return (-1);
 	}
-	*gen = get64(h + 8);
-	*meta = m;
-	w->slot_epoch = get64(h + 16);
-	w->slot_lsn = get64(h + 24);
-	w->ring = get64(h + 32);
-	w->psize = psize;
+	s->gen = get64(h + 8);
+	s->epoch = get64(h + 16);
+	s->lsn = get64(h + 24);
+	s->ring = get64(h + 32);
 	return (0);
 }
 
@@ -143,8 +148,7 @@ wal_open_file(struct wal *w, struct tp_err *err)
 {
 	char		 path[4096];
 	struct stat	 sb;
-	uint64_t	 gen[2] = { 0, 0 };
-	uint8_t		*meta[2] = { NULL, NULL };
+	struct wal_slot	 slot[2], *best;
 	int		 ok[2], i;
 
 	if (wal_path(path, sizeof path, w->dir, WAL_NAME) != 0)
@@ -157,22 +161,30 @@ wal_open_file(struct wal *w, struct tp_err *err)
 		return (error_set(err, TP_EIO, "cannot stat %s: %s", path,
 		    strerror(errno)));
 	for (i = 0; i < 2; i++)
-		ok[i] = wal_slot_read(w, i, &gen[i], &meta[i]) == 0;
-	/* The newer valid slot wins; its fields are read again. */
-	i = ok[0] && ok[1] ? gen[1] > gen[0] : ok[1];
-	free(meta[0]);
-	free(meta[1]);
+		ok[i] = wal_slot_read(w->fd, i, &slot[i]) == 0;
+	/* The newer valid slot is the checkpoint. */
+	best = ok[0] && ok[1] ? &slot[slot[1].gen > slot[0].gen] :
+	    ok[0] ? &slot[0] : ok[1] ? &slot[1] : NULL;
 	w->ring = (uint64_t)sb.st_size > WAL_RING_OFF ?
 	    (uint64_t)sb.st_size - WAL_RING_OFF : 0;
 	w->ring -= w->ring % WAL_BLOCK;
-	if ((ok[0] || ok[1]) &&
-	    wal_slot_read(w, i, &w->gen, &w->slot_meta) == 0) {
-		if (w->ring < WAL_SIZE_MIN ||
-		    (uint64_t)sb.st_size < WAL_RING_OFF + w->ring)
-			return (error_set(err, TP_EIO, "%s is shorter than "
-			    "its header says", path));
+	if (best != NULL) {
 		w->have_slot = 1;
+		w->gen = best->gen;
+		w->slot_epoch = best->epoch;
+		w->slot_lsn = best->lsn;
+		w->ring = best->ring;
+		w->psize = best->psize;
+		free(w->slot_meta);
+		w->slot_meta = best->meta;
+		best->meta = NULL;
 	}
+	free(slot[0].meta);
+	free(slot[1].meta);
+	if (best != NULL && (w->ring < WAL_SIZE_MIN ||
+	    (uint64_t)sb.st_size < WAL_RING_OFF + w->ring))
+		return (error_set(err, TP_EIO, "%s is shorter than its "
+		    "header says", path));
 	return (TP_OK);
 }
 

@@ -126,10 +126,11 @@ writer_durable(struct writer *w, int journal, int sync, uint64_t *lsn)
 {
 	struct wal	*wal = store_wal(w->store);
 	MDB_env		*env = store_env(w->store);
+	uint64_t	 written = 0;
 	int		 code = TP_OK;
 
 	*lsn = 0;
-	if (journal && (code = wal_write(wal)) == TP_ETOOBIG) {
+	if (journal && (code = wal_write(wal, &written)) == TP_ETOOBIG) {
 		journal = 0;		/* no room: checkpoint */
 		code = TP_OK;
 	}
@@ -142,7 +143,7 @@ writer_durable(struct writer *w, int journal, int sync, uint64_t *lsn)
 		return (TP_EIO);
 	}
 	if (journal && sync)
-		*lsn = wal_written(wal);
+		*lsn = written;
 	pthread_mutex_lock(&w->lock);
 	w->commits++;
 	pthread_mutex_unlock(&w->lock);
@@ -370,7 +371,7 @@ writer_flusher_main(void *arg)
 		seen = commits;
 		now = writer_now_ms();
 		if (now - synced_ms >= (int64_t)w->interval_ms) {
-			if (wal_unsynced(wal) && wal_sync(wal) != TP_OK)
+			if (wal_sync(wal) != TP_OK)
 				store_fail(w->store, TP_EIO, "sync of the "
 				    "write-ahead log");
 			synced_ms = now;
@@ -500,13 +501,6 @@ writer_close(struct writer *w)
 	}
 	if (!TAILQ_EMPTY(&w->syncing))
 		writer_sync(w);
-	/*
-	 * A last checkpoint (after one the flusher may be ending), so
-	 * that a clean start replays nothing; then the flusher goes.
-	 */
-	if (w->started && store_failed(w->store) == TP_OK &&
-	    wal_checkpoint(store_wal(w->store), store_env(w->store)) != TP_OK)
-		store_fail(w->store, TP_EIO, "last checkpoint");
 	if (w->fstarted) {
 		pthread_mutex_lock(&w->lock);
 		w->fstopping = 1;
@@ -514,6 +508,10 @@ writer_close(struct writer *w)
 		pthread_mutex_unlock(&w->lock);
 		pthread_join(w->flusher, NULL);
 	}
+	/* A checkpoint begun for the flusher; store_close() makes the last. */
+	if (wal_checkpoint_end(store_wal(w->store), store_env(w->store)) !=
+	    TP_OK)
+		store_fail(w->store, TP_EIO, "checkpoint");
 	writer_drain(w);
 	TAILQ_FOREACH_SAFE(r, &w->queue, entry, r1)
 		free(r);

@@ -34,11 +34,11 @@
 #include "storage/slog.h"
 #include "storage/store.h"
 #include "storage/wal.h"
+#include "storage/wal_priv.h"
 #include "storage/writer.h"
 
 #define MIB		(1024ULL * 1024)
-#define WAL_TEST_SIZE	(1ULL << 20)	/* the smallest ring */
-#define RING_OFF	(2 * (4096 + 2 * 65536))	/* as storage/wal.c */
+#define WAL_TEST_SIZE	((uint64_t)WAL_SIZE_MIN)	/* the smallest ring */
 #define REC_LEN		200
 
 struct fx {
@@ -324,7 +324,7 @@ frames_find(struct fx *fx, off_t *offs, size_t max)
 
 	snprintf(path, sizeof path, "%s/%s", fx->dir, WAL_NAME);
 	assert_true((fd = open(path, O_RDONLY)) != -1);
-	for (off = RING_OFF; off < (off_t)(RING_OFF + WAL_TEST_SIZE) &&
+	for (off = WAL_RING_OFF; off < (off_t)(WAL_RING_OFF + WAL_TEST_SIZE) &&
 	    n < max; off += 512) {
 		if (pread(fd, h, 4, off) == 4 && memcmp(h, "TPWF", 4) == 0)
 			offs[n++] = off;
@@ -521,7 +521,8 @@ test_wal_resized(void **state)
 	fx->st = NULL;
 	snprintf(path, sizeof path, "%s/%s", fx->dir, WAL_NAME);
 	assert_int_equal(stat(path, &sb), 0);
-	assert_int_equal((uint64_t)sb.st_size, RING_OFF + 2 * WAL_TEST_SIZE);
+	assert_int_equal((uint64_t)sb.st_size,
+	    WAL_RING_OFF + 2 * WAL_TEST_SIZE);
 	wipe_meta(fx);
 	fx_open(fx);
 	assert_records(fx, 1, 50);
