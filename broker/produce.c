@@ -24,7 +24,6 @@
 #include "storage/record.h"
 #include "storage/slog.h"
 #include "storage/store.h"
-#include "storage/wal.h"
 #include "storage/writer.h"
 
 struct produce_op {
@@ -102,7 +101,6 @@ produce_apply_delete(MDB_txn *txn, struct station *st, uint64_t seq)
 	Tupelo__StationStats	 stats;
 	MDB_dbi			 meta = store_meta(station_store(st));
 	MDB_val			 k, v;
-	char			 name[SLOG_NAME_MAX];
 	uint8_t			 key[8];
 	int			 rc;
 
@@ -114,9 +112,8 @@ produce_apply_delete(MDB_txn *txn, struct station *st, uint64_t seq)
 	if ((rc = meta_stats_get(txn, meta, station_name(st), &stats)) != 0)
 		return (rc);
 	produce_stats_remove(&stats, &v);
-	slog_name(name, sizeof name, station_name(st));
-	wal_note_del(name, k.mv_data, k.mv_size);
-	if ((rc = mdb_del(txn, station_dbi(st), &k, NULL)) != 0)
+	if ((rc = slog_delete(txn, station_dbi(st), station_name(st),
+	    seq)) != 0)
 		return (rc);
 	return (meta_stats_put(txn, meta, station_name(st), &stats));
 }

@@ -22,7 +22,6 @@
 #include "storage/record.h"
 #include "storage/slog.h"
 #include "storage/store.h"
-#include "storage/wal.h"
 #include "storage/writer.h"
 
 #define RETENTION_CHUNK		2000	/* records removed per operation */
@@ -52,11 +51,9 @@ retention_apply(MDB_txn *txn, void *arg)
 	MDB_cursor		*cur;
 	MDB_stat		 ms;
 	MDB_val			 k, v;
-	char			 name[SLOG_NAME_MAX];
 	uint64_t		 count, seq;
 	int			 rc, drop;
 
-	slog_name(name, sizeof name, station_name(st));
 	op->removed = 0;
 	op->more = 0;
 	if ((rc = meta_stats_get(txn, meta, station_name(st), &stats)) != 0 ||
@@ -80,8 +77,7 @@ retention_apply(MDB_txn *txn, void *arg)
 		if (!drop)
 			break;
 		produce_stats_remove(&stats, &v);
-		wal_note_del(name, k.mv_data, k.mv_size);
-		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+		if ((rc = slog_cursor_delete(cur, station_name(st), &k)) != 0)
 			break;
 		count--;
 		op->removed++;

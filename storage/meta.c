@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "client/tupelo/tupelo.h"
+#include "storage/store.h"
 #include "storage/wal.h"
 
 #define META_KEY_MAX	(2 * TP_NAME_MAX + 16)
-#define META_DB		"meta"	/* its name, for the write-ahead log */
 
 static int
 meta_put(MDB_txn *txn, MDB_dbi dbi, const char *key,
@@ -27,7 +27,8 @@ meta_put(MDB_txn *txn, MDB_dbi dbi, const char *key,
 	if ((rc = mdb_put(txn, dbi, &k, &v, MDB_RESERVE)) != 0)
 		return (rc);
 	protobuf_c_message_pack(m, v.mv_data);
-	wal_note_put(META_DB, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
+	wal_note_put(STORE_META_NAME, k.mv_data, k.mv_size, v.mv_data,
+	    v.mv_size);
 	return (0);
 }
 
@@ -39,7 +40,7 @@ meta_del(MDB_txn *txn, MDB_dbi dbi, const char *key)
 
 	k.mv_data = (void *)key;
 	k.mv_size = strlen(key);
-	wal_note_del(META_DB, k.mv_data, k.mv_size);
+	wal_note_del(STORE_META_NAME, k.mv_data, k.mv_size);
 	rc = mdb_del(txn, dbi, &k, NULL);
 	return (rc == MDB_NOTFOUND ? 0 : rc);
 }
@@ -119,7 +120,7 @@ meta_del_prefix(MDB_txn *txn, MDB_dbi dbi, const char *prefix)
 		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
 			break;
 		/* After a delete, MDB_NEXT lands on the following key. */
-		wal_note_del(META_DB, k.mv_data, k.mv_size);
+		wal_note_del(STORE_META_NAME, k.mv_data, k.mv_size);
 		if ((rc = mdb_cursor_del(cur, 0)) != 0)
 			break;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -268,7 +269,8 @@ meta_dict_put(MDB_txn *txn, MDB_dbi dbi, uint32_t id, const void *data,
 	k.mv_size = strlen(key);
 	v.mv_data = (void *)data;
 	v.mv_size = len;
-	wal_note_put(META_DB, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
+	wal_note_put(STORE_META_NAME, k.mv_data, k.mv_size, v.mv_data,
+	    v.mv_size);
 	return (mdb_put(txn, dbi, &k, &v, 0));
 }
 

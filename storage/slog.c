@@ -87,6 +87,31 @@ slog_append(MDB_txn *txn, MDB_dbi dbi, const char *station, uint64_t first,
 }
 
 int
+slog_delete(MDB_txn *txn, MDB_dbi dbi, const char *station, uint64_t seq)
+{
+	MDB_val	k;
+	char	name[SLOG_NAME_MAX];
+	uint8_t	key[8];
+
+	slog_key_put(key, seq);
+	k.mv_data = key;
+	k.mv_size = sizeof key;
+	slog_name(name, sizeof name, station);
+	wal_note_del(name, k.mv_data, k.mv_size);
+	return (mdb_del(txn, dbi, &k, NULL));
+}
+
+int
+slog_cursor_delete(MDB_cursor *cur, const char *station, const MDB_val *k)
+{
+	char	name[SLOG_NAME_MAX];
+
+	slog_name(name, sizeof name, station);
+	wal_note_del(name, k->mv_data, k->mv_size);
+	return (mdb_cursor_del(cur, 0));
+}
+
+int
 slog_scan(MDB_txn *txn, MDB_dbi dbi, uint64_t from, slog_scan_cb cb,
     void *arg)
 {

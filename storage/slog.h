@@ -12,10 +12,12 @@
 
 #include <lmdb.h>
 
+#include "client/tupelo/tupelo.h"
+
 /* Called per record by slog_scan(); return non-zero to stop. */
 typedef int (*slog_scan_cb)(void *, uint64_t, const MDB_val *);
 
-#define SLOG_NAME_MAX	(128 + 8)	/* "log/" and a station name */
+#define SLOG_NAME_MAX	(TP_NAME_MAX + 8)	/* "log/" and a station name */
 
 /* The database name of a station's log: "log/<station>". */
 void	slog_name(char *, size_t, const char *);
@@ -29,6 +31,13 @@ int	slog_drop(MDB_txn *, MDB_dbi);
  */
 int	slog_append(MDB_txn *, MDB_dbi, const char *, uint64_t,
 	    const uint8_t *, const uint32_t *, size_t);
+/*
+ * Delete the record at seq from the log of a station, or the one under
+ * cur whose key is k (cur then stands on the next); both noted for the
+ * write-ahead log. MDB_NOTFOUND if there is none.
+ */
+int	slog_delete(MDB_txn *, MDB_dbi, const char *, uint64_t);
+int	slog_cursor_delete(MDB_cursor *, const char *, const MDB_val *);
 /* Visit records from seq from on, in order, until cb returns non-zero. */
 int	slog_scan(MDB_txn *, MDB_dbi, uint64_t, slog_scan_cb, void *);
 /* First and last kept seq (0, 0 when empty) and the number kept. */

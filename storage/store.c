@@ -149,7 +149,8 @@ store_open(const char *dir, const struct store_opts *opts, struct store **out,
 	st->opened = 1;
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
 		goto lmdb_fail;
-	if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta)) != 0)
+	if ((rc = mdb_dbi_open(txn, STORE_META_NAME, MDB_CREATE,
+	    &st->meta)) != 0)
 		goto lmdb_fail;
 	rc = mdb_txn_commit(txn);
 	txn = NULL;

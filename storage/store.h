@@ -17,6 +17,7 @@ struct store;
 struct wal;
 
 #define STORE_WAL_SIZE	(64ULL << 20)	/* default ring of the log */
+#define STORE_META_NAME	"meta"		/* the metadata database */
 
 struct store_opts {
 	uint64_t	map_size;	/* initial map, bytes */
