@@ -1,8 +1,12 @@
 /*
- * Client connections, on the loop thread. Frames are handled at most
- * CONN_FRAMES_PER_TURN per callback; if more are buffered the connection
- * re-arms itself with an active event, since libevent will not call again
- * for bytes already read. Reading stops (paused) while the output is over
+ * Client connections, on the loop thread. The socket is read with one
+ * readv of up to CONN_READ_MAX bytes per readable event, and frames are
+ * handled at most CONN_FRAMES_PER_TURN per callback; if more are buffered
+ * the connection re-arms itself with an active event, since libevent will
+ * not call again for bytes already read. Replies and deliveries queued
+ * during a turn of the loop are written with one writev at its end (the
+ * flush event); only output the socket does not take at once waits for a
+ * writable event. Reading stops (paused) while the output is over
  * conn-buffer or produce bytes waiting for storage are over conn-inflight,
  * so a peer that does not read, or outruns the disk, only slows itself.
  * A connection is freed from a zero-timeout event after its last reference
@@ -14,12 +18,15 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 
+#include <sys/uio.h>
+
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "broker/config.h"
 #include "broker/dispatch.h"
@@ -32,6 +39,9 @@
 
 #define CONN_FRAMES_PER_TURN	64
 #define CONN_CLOSE_GRACE	5	/* seconds to flush before closing */
+#define CONN_READ_MAX		(64 * 1024)	/* bytes per read */
+/* Read no further than one whole frame and this beyond what is buffered. */
+#define CONN_READ_AHEAD		(64 * 1024)
 
 #define CONN_PAUSE_OUTPUT	0x1	/* output over conn-buffer */
 #define CONN_PAUSE_INFLIGHT	0x2	/* produce bytes over conn-inflight */
@@ -41,9 +51,18 @@ struct conn {
 	uint64_t		 id;
 	char			 peer[64];
 	char			 name[64];	/* client name, escaped */
-	struct bufferevent	*bev;		/* owned, NULL once freed */
+	evutil_socket_t		 fd;		/* owned */
+	struct evbuffer		*in;		/* owned: bytes read */
+	struct evbuffer		*out;		/* owned: bytes to write */
+	struct event		*rev;		/* owned: readable */
+	struct event		*wev;		/* owned: writable */
+	struct event		*flush;		/* owned: write at turn end */
 	struct event		*more;		/* owned: re-arm frame loop */
 	struct event		*grace;		/* owned: flush-close timeout */
+	int			 reading;	/* rev is added */
+	int			 writing;	/* wev is added */
+	int			 flushing;	/* flush is active */
+	int			 out_full;	/* output reached conn-buffer */
 	int			 paused;	/* CONN_PAUSE_* */
 	int			 closing;	/* closed: no more I/O */
 	int			 flush_close;	/* close once output is out */
@@ -86,11 +105,8 @@ conn_output_bytes(void)
 	struct conn	*c;
 	size_t		 n = 0;
 
-	TAILQ_FOREACH(c, &conn_all, entry) {
-		if (c->bev != NULL)
-			n += evbuffer_get_length(
-			    bufferevent_get_output(c->bev));
-	}
+	TAILQ_FOREACH(c, &conn_all, entry)
+		n += evbuffer_get_length(c->out);
 	return (n);
 }
 
@@ -133,12 +149,26 @@ conn_unref(struct conn *c)
 	free(c);
 }
 
+/* Read while not paused and the input holds less than a frame ahead. */
+static void
+conn_update_read(struct conn *c)
+{
+	int	want;
+
+	want = c->paused == 0 && !c->closing && evbuffer_get_length(c->in) <
+	    conn_cfg->max_frame_size + FRAME_HEADER + CONN_READ_AHEAD;
+	if (want && !c->reading)
+		event_add(c->rev, NULL);
+	else if (!want && c->reading)
+		event_del(c->rev);
+	c->reading = want;
+}
+
 static void
 conn_pause(struct conn *c, int why)
 {
-	if (c->paused == 0 && c->bev != NULL)
-		bufferevent_disable(c->bev, EV_READ);
 	c->paused |= why;
+	conn_update_read(c);
 }
 
 static void
@@ -146,9 +176,31 @@ conn_resume(struct conn *c, int why)
 {
 	if (c->paused == 0 || (c->paused &= ~why) != 0 || c->closing)
 		return;
-	bufferevent_enable(c->bev, EV_READ);
+	conn_update_read(c);
 	/* Frames may already be buffered: run the loop again. */
 	event_active(c->more, EV_TIMEOUT, 0);
+}
+
+/* Free what conn_accept() made; c itself goes with its last reference. */
+static void
+conn_free_io(struct conn *c)
+{
+	if (c->rev != NULL)
+		event_free(c->rev);
+	if (c->wev != NULL)
+		event_free(c->wev);
+	if (c->flush != NULL)
+		event_free(c->flush);
+	if (c->more != NULL)
+		event_free(c->more);
+	if (c->grace != NULL)
+		event_free(c->grace);
+	if (c->in != NULL)
+		evbuffer_free(c->in);
+	if (c->out != NULL)
+		evbuffer_free(c->out);
+	if (c->fd != -1)
+		evutil_closesocket(c->fd);
 }
 
 static void
@@ -156,11 +208,7 @@ conn_free_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct conn	*c = arg;
 
-	bufferevent_free(c->bev);
-	c->bev = NULL;
-	event_free(c->more);
-	if (c->grace != NULL)
-		event_free(c->grace);
+	conn_free_io(c);
 	conn_unref(c);
 }
 
@@ -174,7 +222,11 @@ conn_close(struct conn *c)
 	c->closing = 1;
 	log_debug("%s: conn=%llu peer=%s", __func__,
 	    (unsigned long long)c->id, c->peer);
-	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	event_del(c->rev);
+	event_del(c->wev);
+	event_del(c->flush);
+	event_del(c->more);
+	c->reading = c->writing = c->flushing = 0;
 	/* group_sub_close() removes the sub from this array. */
 	for (i = c->nsubs; i > 0; i--)
 		group_sub_close(c->subs[i - 1]);
@@ -219,11 +271,10 @@ conn_close_after_flush(struct conn *c)
 		return;
 	c->flush_close = 1;
 	conn_pause(c, CONN_PAUSE_STOP);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+	if (evbuffer_get_length(c->out) == 0) {
 		conn_close(c);
 		return;
 	}
-	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	c->grace = evtimer_new(conn_base, conn_grace_cb, c);
 	if (c->grace != NULL)
 		evtimer_add(c->grace, &tv);
@@ -234,16 +285,82 @@ conn_writable(struct conn *c)
 {
 	if (c->closing || c->flush_close)
 		return (0);
-	return (evbuffer_get_length(bufferevent_get_output(c->bev)) <
-	    conn_cfg->conn_buffer);
+	return (evbuffer_get_length(c->out) < conn_cfg->conn_buffer);
+}
+
+/* A read or write that failed only for now. */
+static int
+conn_retriable(int e)
+{
+	return (e == EAGAIN || e == EWOULDBLOCK || e == EINTR);
+}
+
+/*
+ * Write what is queued, as much as the socket takes; wait for it to be
+ * writable only if some is left. Once the output is back under half of
+ * conn-buffer after reaching it, reading resumes and the subscriptions
+ * deliver again.
+ */
+static void
+conn_write(struct conn *c)
+{
+	size_t	left, i;
+
+	if (c->closing)
+		return;
+	if (evbuffer_get_length(c->out) > 0 &&
+	    evbuffer_write(c->out, c->fd) == -1 && !conn_retriable(errno)) {
+		log_debug("%s: conn=%llu peer=%s: %s", __func__,
+		    (unsigned long long)c->id, c->peer, strerror(errno));
+		conn_close(c);
+		return;
+	}
+	left = evbuffer_get_length(c->out);
+	if (left > 0 && !c->writing)
+		event_add(c->wev, NULL);
+	else if (left == 0 && c->writing)
+		event_del(c->wev);
+	c->writing = left > 0;
+	if (c->flush_close) {
+		if (left == 0)
+			conn_close(c);
+		return;
+	}
+	if (!c->out_full || left > conn_cfg->conn_buffer / 2)
+		return;
+	c->out_full = 0;
+	conn_resume(c, CONN_PAUSE_OUTPUT);
+	for (i = c->nsubs; i > 0 && !c->closing; i--)
+		group_sub_writable(c->subs[i - 1]);
 }
 
 static void
+conn_write_cb(evutil_socket_t fd, short events, void *arg)
+{
+	conn_write(arg);
+}
+
+static void
+conn_flush_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct conn	*c = arg;
+
+	c->flushing = 0;
+	conn_write(c);
+}
+
+/* Output was queued: write it at the end of this turn of the loop. */
+static void
 conn_sent(struct conn *c)
 {
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >=
-	    conn_cfg->conn_buffer)
+	if (evbuffer_get_length(c->out) >= conn_cfg->conn_buffer) {
+		c->out_full = 1;
 		conn_pause(c, CONN_PAUSE_OUTPUT);
+	}
+	if (!c->flushing && !c->writing) {
+		c->flushing = 1;
+		event_active(c->flush, EV_WRITE, 0);
+	}
 }
 
 void
@@ -267,7 +384,7 @@ conn_send(struct conn *c, const Tupelo__Frame *f)
 
 	if (c->closing)
 		return;
-	out = bufferevent_get_output(c->bev);
+	out = c->out;
 	len = frame_size(f);
 	if (evbuffer_reserve_space(out, (ev_ssize_t)len, &v, 1) < 1) {
 		log_error("out of memory queueing %zu bytes conn=%llu", len,
@@ -337,7 +454,7 @@ conn_send_records(struct conn *c, uint64_t id, uint32_t body_field,
 		frame += wire_varint_field_size(1, id);
 	frame += wire_len_field_size(body_field, body);
 
-	out = bufferevent_get_output(c->bev);
+	out = c->out;
 	if (evbuffer_reserve_space(out, (ev_ssize_t)(FRAME_HEADER + frame),
 	    &v, 1) < 1) {
 		log_error("out of memory queueing %zu bytes conn=%llu", frame,
@@ -373,16 +490,60 @@ conn_more_cb(evutil_socket_t fd, short events, void *arg)
 	conn_process(arg);
 }
 
+/* Read what the socket has (up to CONN_READ_MAX), then handle frames. */
 static void
-conn_read_cb(struct bufferevent *bev, void *arg)
+conn_read_cb(evutil_socket_t fd, short events, void *arg)
 {
-	conn_process(arg);
+	struct conn		*c = arg;
+	struct evbuffer_iovec	 v[2];
+	struct iovec		 iov[2];
+	ssize_t			 r;
+	int			 i, n;
+
+	if ((n = evbuffer_reserve_space(c->in, CONN_READ_MAX, v, 2)) < 1) {
+		log_error("out of memory reading conn=%llu",
+		    (unsigned long long)c->id);
+		conn_close(c);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len;
+	}
+	r = readv(c->fd, iov, n);
+	if (r == -1 && conn_retriable(errno))
+		return;
+	if (r <= 0) {
+		if (r == -1)
+			log_debug("%s: conn=%llu peer=%s: %s", __func__,
+			    (unsigned long long)c->id, c->peer,
+			    strerror(errno));
+		conn_close(c);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if ((size_t)r < v[i].iov_len)
+			v[i].iov_len = (size_t)r;
+		r -= (ssize_t)v[i].iov_len;
+	}
+	evbuffer_commit_space(c->in, v, n == 2 && v[1].iov_len != 0 ? 2 : 1);
+	conn_process(c);
 }
 
+static void	conn_frames(struct conn *);
+
+/* Handle buffered frames, then read only if there is room for more. */
 static void
 conn_process(struct conn *c)
 {
-	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	conn_frames(c);
+	conn_update_read(c);
+}
+
+static void
+conn_frames(struct conn *c)
+{
+	struct evbuffer	*in = c->in;
 	Tupelo__Frame	*f;
 	struct tp_err	 err;
 	uint8_t		 hdr[FRAME_HEADER];
@@ -431,35 +592,6 @@ conn_process(struct conn *c)
 }
 
 static void
-conn_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct conn	*c = arg;
-	size_t		 i;
-
-	if (c->flush_close) {
-		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			conn_close(c);
-		return;
-	}
-	conn_resume(c, CONN_PAUSE_OUTPUT);
-	for (i = c->nsubs; i > 0 && !c->closing; i--)
-		group_sub_writable(c->subs[i - 1]);
-}
-
-static void
-conn_event_cb(struct bufferevent *bev, short events, void *arg)
-{
-	struct conn	*c = arg;
-
-	if (events & BEV_EVENT_ERROR)
-		log_debug("%s: conn=%llu peer=%s: %s", __func__,
-		    (unsigned long long)c->id, c->peer,
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-	if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-		conn_close(c);
-}
-
-static void
 conn_peer_name(const struct sockaddr *sa, char *buf, size_t len)
 {
 	char	host[INET6_ADDRSTRLEN] = "?";
@@ -495,29 +627,26 @@ conn_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen)
 	}
 	c->id = conn_next_id++;
 	c->refs = 1;
+	c->fd = fd;
 	conn_peer_name(sa, c->peer, sizeof c->peer);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	c->bev = bufferevent_socket_new(conn_base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->in = evbuffer_new();
+	c->out = evbuffer_new();
+	c->rev = event_new(conn_base, fd, EV_READ | EV_PERSIST, conn_read_cb,
+	    c);
+	c->wev = event_new(conn_base, fd, EV_WRITE | EV_PERSIST,
+	    conn_write_cb, c);
+	c->flush = event_new(conn_base, -1, 0, conn_flush_cb, c);
 	c->more = event_new(conn_base, -1, 0, conn_more_cb, c);
-	if (c->bev == NULL || c->more == NULL) {
+	/* The listener hands over non-blocking sockets. */
+	if (c->in == NULL || c->out == NULL || c->rev == NULL ||
+	    c->wev == NULL || c->flush == NULL || c->more == NULL) {
 		log_error("out of memory accepting a connection");
-		if (c->bev != NULL)
-			bufferevent_free(c->bev);
-		else
-			evutil_closesocket(fd);
-		if (c->more != NULL)
-			event_free(c->more);
+		conn_free_io(c);
 		free(c);
 		return;
 	}
-	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
-	    c);
-	/* Read no further than one whole frame beyond what is buffered. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0,
-	    conn_cfg->max_frame_size + FRAME_HEADER + 65536);
-	bufferevent_setwatermark(c->bev, EV_WRITE, conn_cfg->conn_buffer / 2,
-	    0);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	conn_update_read(c);
 	TAILQ_INSERT_TAIL(&conn_all, c, entry);
 	conn_n++;
 	log_debug("%s: conn=%llu peer=%s", __func__,

@@ -1,9 +1,10 @@
 /*
- * One client connection: its bufferevent, the frame loop (a bounded number
- * of frames per turn), replies and pushed deliveries into the output
- * buffer, back-pressure (stop reading while the output or the produce
- * bytes waiting for storage are over their caps), the subscriptions it
- * carries, and a deferred free so no callback frees its own object.
+ * One client connection: its socket and buffers, the frame loop (a bounded
+ * number of frames per turn), replies and pushed deliveries into the
+ * output buffer, written once per turn of the loop, back-pressure (stop
+ * reading while the output or the produce bytes waiting for storage are
+ * over their caps), the subscriptions it carries, and a deferred free so
+ * no callback frees its own object.
  */
 #ifndef TP_BROKER_CONN_H
 #define TP_BROKER_CONN_H
