@@ -101,6 +101,8 @@ struct group {
 	int64_t			 timer_at;	/* ms it is set for, 0: none */
 	int			 dirty;		/* changed since stored */
 	int			 saving;	/* a save is at the writer */
+	int			 deferred;	/* on gstate's list to save */
+	TAILQ_ENTRY(group)	 dentry;	/* on that list */
 	int			 refs;		/* storage ops in flight */
 	int			 freed;		/* deleted: free when refs 0 */
 	struct group_waiter	*waiters;	/* owned: to confirm */

@@ -5,8 +5,10 @@
  * history: the ack floor, the acked seqs above it, the highest seq
  * delivered, and the delivery counts above one of what is not acked. One
  * save is at the writer at a time; acks that arrive meanwhile wait for the
- * next, and are confirmed when it is durable. Ephemeral groups are never
- * stored.
+ * next, and are confirmed when it is durable. Progress no one waits for
+ * (deliveries, plain acks) is saved GSTATE_SAVE_MS later, so that at a
+ * steady rate one transaction carries many messages' progress instead of
+ * two each. Ephemeral groups are never stored.
  */
 #include "broker/gstate.h"
 
@@ -15,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <event2/event.h>
 
 #include "broker/conn.h"
 #include "broker/group.h"
@@ -28,6 +32,15 @@
 
 #define GSTATE_GROUPS_MAX	1024	/* groups on one station */
 #define GSTATE_WAITERS_MAX	65536	/* acks waiting for one save */
+#define GSTATE_SAVE_MS		10	/* progress no one waits for */
+
+TAILQ_HEAD(gstate_groups, group);
+
+/* Groups whose save is deferred, each holding a reference. */
+static struct gstate_groups	 gstate_due =
+    TAILQ_HEAD_INITIALIZER(gstate_due);
+static struct event		*gstate_timer;	/* owned: saves them */
+static int			 gstate_stopped;
 
 /* A snapshot of the state on its way to storage, or a deletion. */
 struct gstate_op {
@@ -192,8 +205,63 @@ gstate_snapshot(struct group *g, struct gstate_op *op)
 	return (TP_OK);
 }
 
+/* Save the deferred groups that still have changes. */
+static void
+gstate_save_due(void)
+{
+	struct group	*g;
+
+	while ((g = TAILQ_FIRST(&gstate_due)) != NULL) {
+		TAILQ_REMOVE(&gstate_due, g, dentry);
+		g->deferred = 0;
+		if (!g->freed && g->dirty)
+			gstate_save_now(g);
+		group_unref(g);
+	}
+}
+
+static void
+gstate_timer_cb(evutil_socket_t fd, short events, void *arg)
+{
+	gstate_save_due();
+}
+
+void
+gstate_start(struct event_base *base)
+{
+	gstate_timer = evtimer_new(base, gstate_timer_cb, NULL);
+}
+
+void
+gstate_stop(void)
+{
+	gstate_save_due();
+	gstate_stopped = 1;
+	if (gstate_timer != NULL)
+		event_free(gstate_timer);
+	gstate_timer = NULL;
+}
+
 void
 gstate_save(struct group *g)
+{
+	struct timeval	tv = { 0, GSTATE_SAVE_MS * 1000 };
+
+	if (g->nwaiters != 0 || gstate_stopped || gstate_timer == NULL) {
+		gstate_save_now(g);
+		return;
+	}
+	if (g->deferred || g->saving || g->freed || g->ephemeral)
+		return;
+	g->deferred = 1;
+	g->refs++;
+	TAILQ_INSERT_TAIL(&gstate_due, g, dentry);
+	if (!evtimer_pending(gstate_timer, NULL))
+		evtimer_add(gstate_timer, &tv);
+}
+
+void
+gstate_save_now(struct group *g)
 {
 	struct gstate_op	*op;
 

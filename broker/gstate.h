@@ -11,6 +11,7 @@
 #include "proto/tupelo.pb-c.h"
 
 struct conn;
+struct event_base;
 struct group;
 struct station;
 struct tp_err;
@@ -21,8 +22,18 @@ int	gstate_load(struct station *, const char *, const Tupelo__GroupState *);
 int	gstate_create(struct station *, const char *, const char *,
 	    const Tupelo__GroupConfig *, int, struct group **,
 	    struct tp_err *);
-/* Store the group's state if it changed and no save is in flight. */
+/* Deferred saves run on a timer of base. */
+void	gstate_start(struct event_base *);
+/* Save every deferred group now; from then on no save is deferred. */
+void	gstate_stop(void);
+/*
+ * Store the group's state unless a save is in flight (its completion
+ * saves again): at once if an ack waits for it, otherwise within
+ * GSTATE_SAVE_MS, with whatever else changes meanwhile in one save.
+ */
 void	gstate_save(struct group *);
+/* Store the group's state now, unless a save is in flight. */
+void	gstate_save_now(struct group *);
 /* Remove a group from its station and storage; Ok on conn (NULL: no
  * reply) once durable. */
 void	gstate_delete(struct group *, struct conn *, uint64_t);

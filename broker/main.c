@@ -23,6 +23,7 @@
 #include "broker/fn_exec.h"
 #include "broker/fn_http.h"
 #include "broker/group.h"
+#include "broker/gstate.h"
 #include "broker/invoke.h"
 #include "broker/listener.h"
 #include "broker/log.h"
@@ -156,6 +157,7 @@ main(int argc, char **argv)
 		return (1);
 	}
 	group_start(main_base);
+	gstate_start(main_base);
 	if (station_start(store, main_writer, &cfg, &err) != TP_OK) {
 		log_error("%s", err.message);
 		return (1);
@@ -209,6 +211,8 @@ main(int argc, char **argv)
 	fn_exec_stop();
 	fn_http_stop();
 	conn_close_all();
+	/* The deferred saves of groups, before the writer finishes. */
+	gstate_stop();
 	event_del(ev_notify);
 	writer_close(main_writer);
 	/* Run the deferred frees of the closed connections. */

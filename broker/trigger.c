@@ -619,7 +619,7 @@ trigger_request_create(struct conn *c, uint64_t id,
 	    TP_OK)
 		goto fail_free;
 	t->g = g;
-	gstate_save(g);
+	gstate_save_now(g);
 	TAILQ_INSERT_TAIL(&trigger_all, t, entry);
 	trigger_count++;
 	log_info("trigger created name=%s station=%s", t->cfg->name,

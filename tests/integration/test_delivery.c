@@ -475,6 +475,51 @@ test_delivery_counts_survive_restart(void **state)
 }
 
 /*
+ * Delivery counts are saved a little later, many deliveries in one
+ * transaction; a clean stop right after a redelivery still stores it.
+ */
+static void
+test_delivery_counts_survive_stop(void **state)
+{
+	struct broker		*b = *state;
+	struct tp_conn		*c;
+	struct tp_group_opts	 g;
+	struct tp_consumer	*cons;
+	struct tp_msg		*m;
+	struct tp_err		 err;
+
+	if (b->external)
+		skip();
+	c = harness_connect(b, "test_delivery");
+	assert_int_equal(tp_station_create(c, "late", NULL, &err), TP_OK);
+	produce_n(c, "late", 1);
+	memset(&g, 0, sizeof g);
+	g.ack_wait_ms = 100;
+	g.max_deliveries = -1;
+	cons = consumer(c, "late", "g", &g, 1);
+	assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
+	tp_msg_free(m);
+	assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
+	assert_int_equal(tp_msg_seq(m), 1);
+	assert_int_equal(tp_msg_deliveries(m), 2);
+	tp_msg_free(m);
+	/* At once: before the deferred save would have run. */
+	broker_kill(b, SIGTERM);
+	tp_consumer_free(cons);
+	tp_close(c);
+	assert_int_equal(broker_restart(b), 0);
+	c = harness_connect(b, "test_delivery");
+	cons = consumer(c, "late", "g", NULL, 1);
+	assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
+	assert_int_equal(tp_msg_seq(m), 1);
+	assert_true(tp_msg_deliveries(m) >= 3);
+	tp_ack(cons, m, &err);
+	tp_msg_free(m);
+	tp_consumer_free(cons);
+	tp_close(c);
+}
+
+/*
  * A child consumes and acks, committing every 50 and reporting how far
  * its commits reached; the broker is SIGKILLed under it. After a restart
  * nothing committed comes back, and everything never acked does.
@@ -575,6 +620,7 @@ main(void)
 		cmocka_unit_test(test_delivery_start_positions),
 		cmocka_unit_test(test_delivery_idempotent_produce),
 		cmocka_unit_test(test_delivery_counts_survive_restart),
+		cmocka_unit_test(test_delivery_counts_survive_stop),
 		cmocka_unit_test(test_delivery_sigkill_mid_consume),
 	};
 
