@@ -24,6 +24,7 @@
 #include "proto/validate.h"
 #include "storage/record.h"
 #include "storage/slog.h"
+#include "storage/store.h"
 
 #define CHECK_PATH_MAX		4096
 #define CHECK_SHOWN_MAX		256	/* bytes of an escaped name shown */
@@ -227,7 +228,7 @@ check_open(struct check *c)
 		mdb_env_close(c->env);
 		c->env = NULL;
 	}
-	rc = mdb_dbi_open(c->txn, "meta", 0, &c->meta);
+	rc = mdb_dbi_open(c->txn, STORE_META_NAME, 0, &c->meta);
 	if (rc == MDB_NOTFOUND) {
 		check_problem(c, c->dir, "no \"meta\" database: not a tupelod "
 		    "data directory");
@@ -394,7 +395,8 @@ check_db_cb(struct check *c, const char *name, size_t len, const MDB_val *v)
 	struct check_station	*st;
 	char			 shown[CHECK_SHOWN_MAX], what[CHECK_WHAT_MAX];
 
-	if (len == 4 && memcmp(name, "meta", 4) == 0)
+	if (len == strlen(STORE_META_NAME) &&
+	    memcmp(name, STORE_META_NAME, len) == 0)
 		return (0);
 	check_vis(name, len, shown, sizeof shown);
 	snprintf(what, sizeof what, "database %s", shown);
