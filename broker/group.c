@@ -55,10 +55,7 @@ group_start(struct event_base *base)
 int64_t
 group_now_ms(void)
 {
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	return (tp_now_ms());
 }
 
 const char *

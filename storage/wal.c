@@ -14,20 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proto/compat.h"
 #include "proto/error.h"
 #include "storage/crc32c.h"
 #include "storage/wal_priv.h"
 
 static _Thread_local struct wal_buf	*wal_rec;
-
-static int64_t
-wal_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
 
 int
 wal_pread_full(int fd, void *buf, size_t n, uint64_t off)
@@ -338,7 +330,7 @@ wal_checkpoint_due(struct wal *w, MDB_env *env)
 	pthread_mutex_lock(&w->lock);
 	due = !w->busy && w->head != w->tail &&
 	    (w->head - w->tail > w->ring / 2 ||
-	    wal_now_ms() - w->ck_ms >= WAL_CKPT_MS);
+	    tp_now_ms() - w->ck_ms >= WAL_CKPT_MS);
 	if (!w->busy && !due && w->head != w->tail &&
 	    mdb_env_info(env, &info) == 0)
 		due = ((uint64_t)info.me_last_pgno - w->ck_pages) *
@@ -370,7 +362,7 @@ wal_checkpoint_begin(struct wal *w, MDB_env *env)
 		return (0);
 	pthread_mutex_lock(&w->lock);
 	w->ck_lsn = w->head;
-	w->ck_ms = wal_now_ms();
+	w->ck_ms = tp_now_ms();
 	w->ck_pages = info.me_last_pgno;
 	w->busy = 1;
 	pthread_mutex_unlock(&w->lock);

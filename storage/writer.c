@@ -78,15 +78,6 @@ struct writer {
 	uint64_t		 commits;	/* LMDB commits so far */
 };
 
-static int64_t
-writer_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 /*
  * Commit one tiny transaction. LMDB reuses the pages a transaction freed
  * (a purge, a trim) only after a later one has committed, and a refused
@@ -369,7 +360,7 @@ writer_flusher_main(void *arg)
 			store_writeback(w->store);
 		wait_ms = commits != seen ? WRITER_TICK_MS : w->interval_ms;
 		seen = commits;
-		now = writer_now_ms();
+		now = tp_now_ms();
 		if (now - synced_ms >= (int64_t)w->interval_ms) {
 			if (wal_sync(wal) != TP_OK)
 				store_fail(w->store, TP_EIO, "sync of the "

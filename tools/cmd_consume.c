@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "proto/compat.h"
 #include "tools/cmd.h"
 #include "tools/output.h"
 
@@ -156,15 +157,6 @@ consume_settle(const struct consume_run *run, struct tp_consumer *c,
 	return (rc);
 }
 
-static int64_t
-consume_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 /* Print and settle messages until the run says to stop. */
 static int
 consume_loop(const struct cmd_ctx *ctx, struct tp_consumer *c,
@@ -174,7 +166,7 @@ consume_loop(const struct cmd_ctx *ctx, struct tp_consumer *c,
 	struct tp_err	 err;
 	size_t		 nb = 0;
 	uint64_t	 got = 0;
-	int64_t		 last = consume_now_ms(), left;
+	int64_t		 last = tp_now_ms(), left;
 	int		 code, rc = CMD_OK, slice;
 
 	memset(&err, 0, sizeof err);
@@ -188,7 +180,7 @@ consume_loop(const struct cmd_ctx *ctx, struct tp_consumer *c,
 			slice = CONSUME_SLICE_MS;
 			if (run->timeout_ms >= 0) {
 				left = last + run->timeout_ms -
-				    consume_now_ms();
+				    tp_now_ms();
 				if (left <= 0)
 					break;
 				if (left < slice)
@@ -205,7 +197,7 @@ consume_loop(const struct cmd_ctx *ctx, struct tp_consumer *c,
 		cmd_consume_print(ctx, m);
 		backlog[nb++] = m;
 		got++;
-		last = consume_now_ms();
+		last = tp_now_ms();
 		if (nb == CONSUME_BACKLOG &&
 		    (rc = consume_settle(run, c, backlog, &nb)) != CMD_OK)
 			break;
