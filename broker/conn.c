@@ -295,6 +295,15 @@ conn_retriable(int e)
 	return (e == EAGAIN || e == EWOULDBLOCK || e == EINTR);
 }
 
+/* A read or write failed for good (errno): the connection is over. */
+static void
+conn_io_failed(struct conn *c, const char *what)
+{
+	log_debug("%s: conn=%llu peer=%s: %s", what,
+	    (unsigned long long)c->id, c->peer, strerror(errno));
+	conn_close(c);
+}
+
 /*
  * Write what is queued, as much as the socket takes; wait for it to be
  * writable only if some is left. Once the output is back under half of
@@ -310,9 +319,7 @@ conn_write(struct conn *c)
 		return;
 	if (evbuffer_get_length(c->out) > 0 &&
 	    evbuffer_write(c->out, c->fd) == -1 && !conn_retriable(errno)) {
-		log_debug("%s: conn=%llu peer=%s: %s", __func__,
-		    (unsigned long long)c->id, c->peer, strerror(errno));
-		conn_close(c);
+		conn_io_failed(c, "write");
 		return;
 	}
 	left = evbuffer_get_length(c->out);
@@ -513,12 +520,12 @@ conn_read_cb(evutil_socket_t fd, short events, void *arg)
 	r = readv(c->fd, iov, n);
 	if (r == -1 && conn_retriable(errno))
 		return;
-	if (r <= 0) {
-		if (r == -1)
-			log_debug("%s: conn=%llu peer=%s: %s", __func__,
-			    (unsigned long long)c->id, c->peer,
-			    strerror(errno));
-		conn_close(c);
+	if (r == -1) {
+		conn_io_failed(c, "read");
+		return;
+	}
+	if (r == 0) {
+		conn_close(c);		/* the peer closed */
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -528,16 +535,6 @@ conn_read_cb(evutil_socket_t fd, short events, void *arg)
 	}
 	evbuffer_commit_space(c->in, v, n == 2 && v[1].iov_len != 0 ? 2 : 1);
 	conn_process(c);
-}
-
-static void	conn_frames(struct conn *);
-
-/* Handle buffered frames, then read only if there is room for more. */
-static void
-conn_process(struct conn *c)
-{
-	conn_frames(c);
-	conn_update_read(c);
 }
 
 static void
@@ -589,6 +586,14 @@ conn_frames(struct conn *c)
 	}
 	if (evbuffer_get_length(in) >= FRAME_HEADER)
 		event_active(c->more, EV_TIMEOUT, 0);
+}
+
+/* Handle buffered frames, then read only if there is room for more. */
+static void
+conn_process(struct conn *c)
+{
+	conn_frames(c);
+	conn_update_read(c);
 }
 
 static void

@@ -242,71 +242,74 @@ wal_dbi(MDB_txn *txn, const uint8_t *name, size_t len, MDB_dbi *dbi)
 	return (mdb_dbi_open(txn, buf, 0, dbi));
 }
 
+/*
+ * Take a length of lb bytes (2 or 4, little-endian) and as many bytes
+ * after it from *pp, no further than end; -1 if they are not all there.
+ */
+static int
+wal_take(const uint8_t **pp, const uint8_t *end, size_t lb, MDB_val *v)
+{
+	const uint8_t	*p = *pp;
+	uint32_t	 len;
+
+	if ((size_t)(end - p) < lb)
+		return (-1);
+	len = lb == 2 ? (uint32_t)p[0] | (uint32_t)p[1] << 8 : get32(p);
+	p += lb;
+	if ((size_t)(end - p) < len)
+		return (-1);
+	v->mv_data = (void *)p;
+	v->mv_size = len;
+	*pp = p + len;
+	return (0);
+}
+
 /* Replay the entries of one frame inside txn. */
 static int
 wal_apply(MDB_txn *txn, const uint8_t *p, size_t len)
 {
 	const uint8_t	*end = p + len;
 	MDB_dbi		 dbi;
-	MDB_val		 k, v;
+	MDB_val		 name, k, v;
 	uint8_t		 key[8];
 	uint64_t	 first;
-	uint32_t	 n, i, dl, kl, vl;
+	uint32_t	 n, i;
 	int		 type, rc;
 
-#define NEED(x)	do { if ((size_t)(end - p) < (size_t)(x)) \
-		return (MDB_CORRUPTED); } while (0)
 	while (p < end) {
-		NEED(3);
-		type = p[0];
-		dl = (uint32_t)p[1] | (uint32_t)p[2] << 8;
-		p += 3;
-		NEED(dl);
-		if ((rc = wal_dbi(txn, p, dl, &dbi)) != 0)
+		type = *p++;
+		if (wal_take(&p, end, 2, &name) != 0)
+			return (MDB_CORRUPTED);
+		if ((rc = wal_dbi(txn, name.mv_data, name.mv_size, &dbi)) != 0)
 			return (rc);
-		p += dl;
 		switch (type) {
 		case WAL_PUT:
 		case WAL_DEL:
-			NEED(2);
-			kl = (uint32_t)p[0] | (uint32_t)p[1] << 8;
-			p += 2;
-			NEED(kl);
-			k.mv_data = (void *)p;
-			k.mv_size = kl;
-			p += kl;
+			if (wal_take(&p, end, 2, &k) != 0)
+				return (MDB_CORRUPTED);
 			if (type == WAL_DEL) {
 				rc = mdb_del(txn, dbi, &k, NULL);
 				if (rc != 0 && rc != MDB_NOTFOUND)
 					return (rc);
 				break;
 			}
-			NEED(4);
-			vl = get32(p);
-			p += 4;
-			NEED(vl);
-			v.mv_data = (void *)p;
-			v.mv_size = vl;
-			p += vl;
+			if (wal_take(&p, end, 4, &v) != 0)
+				return (MDB_CORRUPTED);
 			if ((rc = mdb_put(txn, dbi, &k, &v, 0)) != 0)
 				return (rc);
 			break;
 		case WAL_APPEND:
-			NEED(12);
+			if ((size_t)(end - p) < 12)
+				return (MDB_CORRUPTED);
 			first = get64(p);
 			n = get32(p + 8);
 			p += 12;
+			k.mv_data = key;
+			k.mv_size = sizeof key;
 			for (i = 0; i < n; i++) {
-				NEED(4);
-				vl = get32(p);
-				p += 4;
-				NEED(vl);
+				if (wal_take(&p, end, 4, &v) != 0)
+					return (MDB_CORRUPTED);
 				slog_key_put(key, first + i);
-				k.mv_data = key;
-				k.mv_size = sizeof key;
-				v.mv_data = (void *)p;
-				v.mv_size = vl;
-				p += vl;
 				if ((rc = mdb_put(txn, dbi, &k, &v, 0)) != 0)
 					return (rc);
 			}
@@ -315,7 +318,6 @@ wal_apply(MDB_txn *txn, const uint8_t *p, size_t len)
 			return (MDB_CORRUPTED);
 		}
 	}
-#undef NEED
 	return (0);
 }
 

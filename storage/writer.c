@@ -469,6 +469,20 @@ writer_open(struct store *st, unsigned interval_ms, writer_notify_cb notify,
 	return (TP_OK);
 }
 
+/* Tell one of the threads to stop (its flag, its condition), and wait. */
+static void
+writer_join(struct writer *w, int started, pthread_t t, int *stopping,
+    pthread_cond_t *cond)
+{
+	if (!started)
+		return;
+	pthread_mutex_lock(&w->lock);
+	*stopping = 1;
+	pthread_cond_signal(cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(t, NULL);
+}
+
 void
 writer_close(struct writer *w)
 {
@@ -476,29 +490,11 @@ writer_close(struct writer *w)
 
 	if (w == NULL)
 		return;
-	if (w->started) {
-		pthread_mutex_lock(&w->lock);
-		w->stopping = 1;
-		pthread_cond_signal(&w->cond);
-		pthread_mutex_unlock(&w->lock);
-		pthread_join(w->thread, NULL);
-	}
-	if (w->sstarted) {
-		pthread_mutex_lock(&w->lock);
-		w->sstopping = 1;
-		pthread_cond_signal(&w->scond);
-		pthread_mutex_unlock(&w->lock);
-		pthread_join(w->syncer, NULL);
-	}
+	writer_join(w, w->started, w->thread, &w->stopping, &w->cond);
+	writer_join(w, w->sstarted, w->syncer, &w->sstopping, &w->scond);
 	if (!TAILQ_EMPTY(&w->syncing))
 		writer_sync(w);
-	if (w->fstarted) {
-		pthread_mutex_lock(&w->lock);
-		w->fstopping = 1;
-		pthread_cond_signal(&w->fcond);
-		pthread_mutex_unlock(&w->lock);
-		pthread_join(w->flusher, NULL);
-	}
+	writer_join(w, w->fstarted, w->flusher, &w->fstopping, &w->fcond);
 	/* A checkpoint begun for the flusher; store_close() makes the last. */
 	if (wal_checkpoint_end(store_wal(w->store), store_env(w->store)) !=
 	    TP_OK)
