@@ -5,8 +5,12 @@
  * commits without syncing; the batch's changes, noted as it applied them,
  * go into the write-ahead log as one frame, and an fdatasync of the log
  * (for WRITER_SYNC; the flusher's, every interval, for WRITER_NOSYNC)
- * makes them durable. An operation that is not journaled, or a batch too
- * large for the log, is made durable by a checkpoint instead. Checkpoints
+ * makes them durable. A large batch (WRITER_EARLY_BYTES) goes into the log
+ * before LMDB commits it, and the syncer syncs it while the commit runs;
+ * should that commit fail, a checkpoint moves the log's start past the
+ * frame before the batch is answered, so that no replay applies it. An
+ * operation that is not journaled, or a batch too large for the log, is
+ * made durable by a checkpoint instead. Checkpoints
  * also run in the background on the flusher thread, so that syncing much
  * of LMDB never holds up the commits behind it. An operation is completed
  * only once it is durable as it asked. After a failed commit, write or
@@ -29,6 +33,13 @@
 /* Largest transaction: keeps dirty pages well inside LMDB's limit. */
 #define WRITER_TXN_BYTES	(32U * 1024 * 1024)
 #define WRITER_TICK_MS		10	/* the flusher's writeback, when busy */
+/*
+ * A batch from this size on commits for longer than it takes to hand its
+ * sync to the syncer (tens of microseconds here, a wakeup on another
+ * CPU), so the two overlap; a smaller one is synced after its commit, on
+ * the writer thread, with no hand-off.
+ */
+#define WRITER_EARLY_BYTES	(32U * 1024)
 
 struct writer_req {
 	const struct writer_op	*op;		/* borrowed, static */
@@ -105,36 +116,58 @@ writer_nudge(struct writer *w)
 		store_fail(w->store, TP_EIO, "checkpoint after a nudge");
 }
 
+/* Have the syncer sync the log (again, if it is at it). */
+static void
+writer_sync_later(struct writer *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->sync_wanted = 1;
+	pthread_cond_signal(&w->scond);
+	pthread_mutex_unlock(&w->lock);
+}
+
 /*
- * After a commit: make the batch durable. A journaled batch is a frame of
- * the log, durable once the log is synced up to *lsn (sync) or at the
- * flusher's next sync (NOSYNC: *lsn is 0); anything else, or a frame the
- * ring has no room for, a checkpoint, durable at once. Then maybe start a
- * checkpoint in the background.
+ * Write the batch's recorded frame to the log: durable once the log is
+ * synced up to *lsn (sync) or at the flusher's next sync (NOSYNC: *lsn is
+ * 0). A frame the ring has no room for clears *journal: a checkpoint
+ * makes the batch durable instead.
  */
 static int
-writer_durable(struct writer *w, int journal, int sync, uint64_t *lsn)
+writer_log(struct writer *w, int *journal, int sync, uint64_t *lsn)
 {
-	struct wal	*wal = store_wal(w->store);
-	MDB_env		*env = store_env(w->store);
-	uint64_t	 written = 0;
-	int		 code = TP_OK;
+	uint64_t	written = 0;
+	int		code;
 
 	*lsn = 0;
-	if (journal && (code = wal_write(wal, &written)) == TP_ETOOBIG) {
-		journal = 0;		/* no room: checkpoint */
-		code = TP_OK;
+	if (!*journal)
+		return (TP_OK);
+	if ((code = wal_write(store_wal(w->store), &written)) == TP_ETOOBIG) {
+		*journal = 0;
+		return (TP_OK);
 	}
 	if (code != TP_OK) {
 		store_fail(w->store, TP_EIO, "write to the write-ahead log");
 		return (TP_EIO);
 	}
-	if (!journal && (code = wal_checkpoint(wal, env)) != TP_OK) {
+	if (sync)
+		*lsn = written;
+	return (TP_OK);
+}
+
+/*
+ * After a commit: a batch not in the log is made durable by a checkpoint,
+ * at once. Then maybe start a checkpoint in the background.
+ */
+static int
+writer_settle(struct writer *w, int journal)
+{
+	struct wal	*wal = store_wal(w->store);
+	MDB_env		*env = store_env(w->store);
+
+	if (!journal && wal_checkpoint(wal, env) != TP_OK) {
 		store_fail(w->store, TP_EIO, "checkpoint");
 		return (TP_EIO);
 	}
-	if (journal && sync)
-		*lsn = written;
 	pthread_mutex_lock(&w->lock);
 	w->commits++;
 	pthread_mutex_unlock(&w->lock);
@@ -147,8 +180,12 @@ writer_durable(struct writer *w, int journal, int sync, uint64_t *lsn)
 	return (TP_OK);
 }
 
-/* Apply a batch in one transaction; the result goes in each req. */
-static void
+/*
+ * Apply a batch in one transaction; the result goes in each req. Returns
+ * 1 if the syncer was asked to sync the batch's frame (logged before the
+ * commit), 0 if the caller has to see to it.
+ */
+static int
 writer_apply(struct writer *w, struct writer_reqs *batch)
 {
 	MDB_env			*env = store_env(w->store);
@@ -157,7 +194,9 @@ writer_apply(struct writer *w, struct writer_reqs *batch)
 	struct writer_reqs	 one, done;
 	struct wal		*wal = store_wal(w->store);
 	uint64_t		 lsn = 0;
+	size_t			 bytes = 0;
 	int			 rc, code, sync = 0, nudged = 0, journal = 1;
+	int			 early = 0;
 
 	TAILQ_INIT(&done);
 
@@ -166,8 +205,10 @@ writer_apply(struct writer *w, struct writer_reqs *batch)
 	TAILQ_FOREACH(r, batch, entry) {
 		sync |= r->sync;
 		journal &= r->op->journal;
+		bytes += r->bytes;
 	}
 again:
+	early = 0;
 	if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0) {
 		code = store_code(rc);
 		goto out;
@@ -195,7 +236,23 @@ again:
 		code = store_code(rc);
 		goto out;
 	}
+	if (journal && sync && bytes >= WRITER_EARLY_BYTES) {
+		if ((code = writer_log(w, &journal, sync, &lsn)) != TP_OK) {
+			mdb_txn_abort(txn);
+			goto out;
+		}
+		if ((early = journal) != 0)
+			writer_sync_later(w);
+	}
 	rc = mdb_txn_commit(txn);
+	if (rc != 0 && early && wal_checkpoint(wal, env) != TP_OK) {
+		/* The frame may yet be replayed: answer nothing more. */
+		store_fail(w->store, TP_EIO, "checkpoint after a failed "
+		    "commit");
+		code = TP_EIO;
+		early = 0;
+		goto out;
+	}
 	if (rc == MDB_MAP_FULL) {
 		/*
 		 * LMDB may run out of map while saving its free list in the
@@ -228,13 +285,16 @@ again:
 		}
 		goto out;
 	}
-	code = writer_durable(w, journal, sync, &lsn);
+	if (!early)
+		code = writer_log(w, &journal, sync, &lsn);
+	if (code == TP_OK)
+		code = writer_settle(w, journal);
 out:
 	TAILQ_FOREACH(r, batch, entry) {
 		r->code = code;
 		r->lsn = code == TP_OK ? lsn : 0;
 	}
-	return;
+	return (early && code == TP_OK);
 full:
 	/*
 	 * At the size cap: apply the operations one by one, so the small
@@ -247,10 +307,11 @@ full:
 		TAILQ_REMOVE(batch, r, entry);
 		TAILQ_INIT(&one);
 		TAILQ_INSERT_TAIL(&one, r, entry);
-		writer_apply(w, &one);
+		(void)writer_apply(w, &one);
 		TAILQ_CONCAT(&done, &one, entry);
 	}
 	TAILQ_CONCAT(batch, &done, entry);
+	return (0);
 }
 
 /*
@@ -381,7 +442,7 @@ writer_main(void *arg)
 	struct writer_req	*r;
 	uint64_t		 need;
 	size_t			 bytes;
-	int			 more;
+	int			 more, early;
 
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
@@ -399,11 +460,13 @@ writer_main(void *arg)
 		}
 		pthread_mutex_unlock(&w->lock);
 
-		writer_apply(w, &batch);
+		early = writer_apply(w, &batch);
 
 		/*
-		 * With more queued, the syncer syncs while this thread
-		 * commits it; otherwise this thread syncs at once.
+		 * The syncer may have synced a batch logged before its
+		 * commit already: writer_complete() looks. Otherwise, with
+		 * more queued, the syncer syncs while this thread commits
+		 * it, and with nothing queued this thread syncs at once.
 		 */
 		need = 0;
 		TAILQ_FOREACH(r, &batch, entry)
@@ -412,12 +475,10 @@ writer_main(void *arg)
 		pthread_mutex_lock(&w->lock);
 		TAILQ_CONCAT(&w->syncing, &batch, entry);
 		more = !TAILQ_EMPTY(&w->queue);
-		if (need != 0 && more) {
-			w->sync_wanted = 1;
-			pthread_cond_signal(&w->scond);
-		}
 		pthread_mutex_unlock(&w->lock);
-		if (need != 0 && !more)
+		if (need != 0 && !early && more)
+			writer_sync_later(w);
+		if (need != 0 && !early && !more)
 			writer_sync(w);
 		else
 			writer_complete(w);

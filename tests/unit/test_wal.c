@@ -10,6 +10,7 @@
  * check that a torn tail ends the log and that what an earlier run left
  * beyond the end is never taken for a frame of a later one.
  */
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -50,6 +51,7 @@ struct fx {
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cond;
 	int		 notified;
+	int		 mounted;	/* a tmpfs on dir */
 };
 
 /* One batch: n records from seq first, and a meta marker if mark. */
@@ -194,6 +196,8 @@ teardown(void **state)
 
 	if (fx->w != NULL || fx->st != NULL)
 		fx_close(fx);
+	if (fx->mounted && umount2(fx->dir, 0) != 0)
+		(void)umount2(fx->dir, MNT_DETACH);
 	tmpdir_remove(fx->base);
 	pthread_mutex_destroy(&fx->lock);
 	pthread_cond_destroy(&fx->cond);
@@ -491,6 +495,78 @@ test_wal_ring_full(void **state)
 	fx_close(fx);
 }
 
+/*
+ * Batches of 40 KB, large enough to go into the log before LMDB commits
+ * them (their sync overlaps the commit), survive a crash like any other.
+ */
+static void
+test_wal_logged_before_commit(void **state)
+{
+	struct fx	*fx = *state;
+
+	crash_after(fx, 1, 30, 200, 1);
+	wipe_meta(fx);
+	fx_open(fx);
+	assert_int_equal(last_seq(fx), 6000);
+	assert_records(fx, 1, 6000);
+	assert_true(has_mark(fx, 30));
+	fx_close(fx);
+}
+
+/*
+ * Such a batch that LMDB then fails to commit is refused, and its frame,
+ * already in the log, must never be replayed. A real full file system (a
+ * 4 MiB tmpfs, as root) fails the commit's writes; after a crash, with
+ * room again, exactly the acknowledged batches are there.
+ */
+static void
+test_wal_refused_batch_not_replayed(void **state)
+{
+	struct fx	*fx = *state;
+	struct batch	 b;
+	pid_t		 pid;
+	size_t		 i, acked;
+	int		 status, code = TP_OK;
+
+	if (geteuid() != 0) {
+		printf("skip: cannot mount tmpfs here (not root)\n");
+		skip();
+	}
+	assert_int_equal(mkdir(fx->dir, 0750), 0);
+	if (mount("tmpfs", fx->dir, "tmpfs", 0, "size=4m") != 0) {
+		printf("skip: cannot mount tmpfs here (%s)\n",
+		    strerror(errno));
+		skip();
+	}
+	fx->mounted = 1;
+	if ((pid = fork()) == 0) {
+		fx_open(fx);
+		memset(&b, 0, sizeof b);
+		b.create = 1;
+		if (run(fx, &plain_op, &b) != TP_OK)
+			_exit(250);
+		for (i = 0; i < 200 && code == TP_OK; i++) {
+			memset(&b, 0, sizeof b);
+			b.first = 1 + i * 200;
+			b.n = 200;
+			code = run(fx, &journal_op, &b);
+		}
+		/* How many were acknowledged before the refusal. */
+		_exit(code == TP_ENOSPC ? (int)i - 1 : 251);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	acked = (size_t)WEXITSTATUS(status);
+	assert_true(acked > 0 && acked < 200);
+	assert_int_equal(mount("tmpfs", fx->dir, "tmpfs", MS_REMOUNT,
+	    "size=64m"), 0);
+	fx_open(fx);
+	assert_int_equal(last_seq(fx), acked * 200);
+	assert_records(fx, 1, acked * 200);
+	fx_close(fx);
+}
+
 /* A batch larger than a frame may be is made durable by a checkpoint. */
 static void
 test_wal_large_batch_checkpoints(void **state)
@@ -540,6 +616,8 @@ main(void)
 		T(test_wal_stale_frames_ignored),
 		T(test_wal_ring_wraps),
 		T(test_wal_ring_full),
+		T(test_wal_logged_before_commit),
+		T(test_wal_refused_batch_not_replayed),
 		T(test_wal_large_batch_checkpoints),
 		T(test_wal_resized),
 #undef T
