@@ -55,6 +55,15 @@ main_notify(void *arg)
 	(void)n;
 }
 
+/* Any thread: the store latched; every later write is refused. */
+static void
+main_store_failed(void *arg, int code, const char *why)
+{
+	(void)arg;
+	log_error("storage failed (%s): %s; writes are refused until "
+	    "tupelod is restarted", why, tp_strerror(code));
+}
+
 static void
 main_completions_cb(evutil_socket_t fd, short events, void *arg)
 {
@@ -143,6 +152,7 @@ main(int argc, char **argv)
 		log_error("%s", err.message);
 		return (1);
 	}
+	store_on_fail(store, main_store_failed, NULL);
 	if (wal_replayed(store_wal(store)) != 0)
 		log_info("replayed %llu frames of the write-ahead log",
 		    (unsigned long long)wal_replayed(store_wal(store)));

@@ -184,10 +184,32 @@ produce_dups_stored(struct produce_op *op)
 	return (1);
 }
 
+/*
+ * What to tell a producer whose messages were refused with code: why,
+ * once the store has failed; NULL for the code's own words.
+ */
+static const char *
+produce_why(struct station *st, int code, char *buf, size_t len)
+{
+	if (store_failed(station_store(st)) != TP_OK) {
+		snprintf(buf, len, "storage failed (%s): writes are refused "
+		    "until tupelod is restarted",
+		    store_fail_why(station_store(st)));
+		return (buf);
+	}
+	if (code == TP_ENOSPC)
+		return ("storage full: message not stored");
+	if (code == TP_EBUSY)
+		return ("an earlier message with the same id failed to "
+		    "store: send again");
+	return (NULL);
+}
+
 static void
 produce_done(void *arg, int code)
 {
 	struct produce_op	*op = arg;
+	char			 why[384];
 	int			 reply = code;
 
 	/* What this op appended stands; the answer may still be no. */
@@ -210,10 +232,7 @@ produce_done(void *arg, int code)
 			produce_reply(op);
 		else
 			conn_send_error(op->conn, op->id, reply,
-			    reply == TP_ENOSPC ? "storage full: message not "
-			    "stored" : reply == TP_EBUSY ? "an earlier message "
-			    "with the same id failed to store: send again" :
-			    NULL);
+			    produce_why(op->st, reply, why, sizeof why));
 	}
 	produce_op_free(op);
 }
@@ -334,6 +353,7 @@ produce_request(struct conn *c, uint64_t id, const Tupelo__Produce *p)
 	struct record_payload	*pls = NULL;
 	struct station		*st;
 	struct tp_err		 err;
+	char			 why[384];
 	size_t			 i, bytes = 0;
 	int64_t			 now;
 	int			 code;
@@ -344,8 +364,8 @@ produce_request(struct conn *c, uint64_t id, const Tupelo__Produce *p)
 		goto fail;
 	}
 	if ((code = store_failed(station_store(st))) != TP_OK) {
-		error_set(&err, code, "storage refuses writes after a failed "
-		    "commit: %s", tp_strerror(code));
+		error_set(&err, code, "%s", produce_why(st, code, why,
+		    sizeof why));
 		goto fail;
 	}
 	now = station_now(st);

@@ -40,6 +40,8 @@ struct store {
 	atomic_int		 failed;	/* TP_E* latch, 0: healthy */
 	pthread_mutex_t		 why_lock;
 	char			 why[256];	/* what latched it */
+	store_fail_cb		 fail_cb;	/* set before any writer */
+	void			*fail_arg;
 };
 
 int
@@ -306,14 +308,26 @@ store_failed(struct store *st)
 void
 store_fail(struct store *st, int code, const char *why)
 {
-	int	expected = 0, e = errno;
+	char	copy[sizeof st->why];
+	int	expected = 0, e = errno, first;
 
 	pthread_mutex_lock(&st->why_lock);
-	if (atomic_compare_exchange_strong(&st->failed, &expected, code) &&
-	    why != NULL)
+	first = atomic_compare_exchange_strong(&st->failed, &expected, code);
+	if (first && why != NULL)
 		snprintf(st->why, sizeof st->why, "%s%s%s", why,
 		    e != 0 ? ": " : "", e != 0 ? strerror(e) : "");
+	memcpy(copy, st->why, sizeof copy);
 	pthread_mutex_unlock(&st->why_lock);
+	if (first && st->fail_cb != NULL)
+		st->fail_cb(st->fail_arg, code, copy[0] != '\0' ? copy :
+		    "no reason recorded");
+}
+
+void
+store_on_fail(struct store *st, store_fail_cb cb, void *arg)
+{
+	st->fail_cb = cb;
+	st->fail_arg = arg;
 }
 
 const char *

@@ -55,6 +55,14 @@ int	store_failed(struct store *);
 void	store_fail(struct store *, int, const char *);
 /* What latched the store, for the log. */
 const char *store_fail_why(struct store *);
+/*
+ * Have cb(arg, code, why) called once when the store latches, on the
+ * thread that latched it (the writer, its syncer or flusher, or the
+ * loop): the broker says so in its log at once, not only when the next
+ * write is refused.
+ */
+typedef void (*store_fail_cb)(void *, int, const char *);
+void	store_on_fail(struct store *, store_fail_cb, void *);
 /* Map an LMDB or errno value to a TP_E* code. */
 int	store_code(int);
 

@@ -411,6 +411,48 @@ test_store_fail_latch(void **state)
 	assert_int_equal(store_failed(st), TP_ENOSPC);
 }
 
+struct fail_seen {
+	int	calls;
+	int	code;
+	char	why[256];
+};
+
+static void
+fail_cb(void *arg, int code, const char *why)
+{
+	struct fail_seen	*f = arg;
+
+	f->calls++;
+	f->code = code;
+	snprintf(f->why, sizeof f->why, "%s", why);
+}
+
+/* The failure callback runs once, at the latch, with what failed. */
+static void
+test_store_fail_tells_once(void **state)
+{
+	struct fixture		*fx = *state;
+	struct fail_seen	 f;
+	struct store		*st;
+
+	memset(&f, 0, sizeof f);
+	st = open_store(fx, 4 * MIB, 0);
+	store_on_fail(st, fail_cb, &f);
+	errno = EIO;
+	store_fail(st, TP_EIO, "sync of the write-ahead log");
+	assert_int_equal(f.calls, 1);
+	assert_int_equal(f.code, TP_EIO);
+	assert_string_equal(f.why, "sync of the write-ahead log: "
+	    "Input/output error");
+	assert_string_equal(store_fail_why(st), f.why);
+	errno = ENOSPC;
+	store_fail(st, TP_ENOSPC, "checkpoint");
+	assert_int_equal(f.calls, 1);
+	assert_int_equal(store_failed(st), TP_EIO);
+	assert_string_equal(store_fail_why(st), "sync of the write-ahead "
+	    "log: Input/output error");
+}
+
 static void
 test_store_max_stations(void **state)
 {
@@ -514,6 +556,7 @@ main(void)
 		T(test_store_read_repeat),
 		T(test_store_read_after_grow),
 		T(test_store_fail_latch),
+		T(test_store_fail_tells_once),
 		T(test_store_max_stations),
 		T(test_store_second_open_is_refused),
 		cmocka_unit_test(test_store_code),
