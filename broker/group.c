@@ -831,7 +831,10 @@ group_ack(struct conn *c, uint64_t id, const Tupelo__Ack *ack)
 	}
 	group_advance(g);
 	g->dirty = 1;
-	if ((code = gstate_waiter_add(g, c, id)) != TP_OK)
+	/* A lazy ack is saved with the next deferred save (group_pump()). */
+	if (ack->lazy)
+		conn_send_ok(c, id);
+	else if ((code = gstate_waiter_add(g, c, id)) != TP_OK)
 		conn_send_error(c, id, code, NULL);
 	group_pump(g);
 }

@@ -38,6 +38,8 @@ struct tp_consumer {
 
 	uint64_t			 acks[CONSUMER_ACKS_MAX];
 	size_t				 npending; /* acks not yet sent */
+	int				 lazy;	/* lazy acks sent since the
+						   last durable one */
 	unsigned int			 inflight; /* requests without reply */
 	struct tp_err			 ack_err; /* first failure, or 0 */
 };
@@ -89,20 +91,28 @@ consumer_send(struct tp_consumer *c, Tupelo__Frame *f, struct tp_err *err)
 }
 
 /* Send the gathered acks as one Ack request. */
+/*
+ * Send the gathered acks. Lazy ones (all but a commit's) are answered at
+ * once and saved by the broker within milliseconds; a durable one is
+ * answered once the group's position, with every ack before it, is
+ * durable, so a commit after lazy acks sends one even with none pending.
+ */
 static int
-consumer_send_acks(struct tp_consumer *c, struct tp_err *err)
+consumer_send_acks(struct tp_consumer *c, int lazy, struct tp_err *err)
 {
 	Tupelo__Frame	f = TUPELO__FRAME__INIT;
 	Tupelo__Ack	ack = TUPELO__ACK__INIT;
 
-	if (c->npending == 0)
+	if (c->npending == 0 && (lazy || !c->lazy))
 		return (TP_OK);
 	ack.sub = c->sub;
 	ack.seqs = c->acks;
 	ack.n_seqs = c->npending;
+	ack.lazy = lazy != 0;
 	f.body_case = TUPELO__FRAME__BODY_ACK;
 	f.ack = &ack;
 	c->npending = 0;
+	c->lazy = lazy;
 	return (consumer_send(c, &f, err));
 }
 
@@ -222,7 +232,7 @@ tp_consume(struct tp_consumer *c, int timeout_ms, struct tp_msg **out,
 			free(b);
 			continue;
 		}
-		if ((code = consumer_send_acks(c, err)) != TP_OK)
+		if ((code = consumer_send_acks(c, 1, err)) != TP_OK)
 			return (code);
 		code = conn_pump(c->conn, conn_remaining(deadline), -1, err);
 		if (code == TP_ETIMEDOUT) {
@@ -240,10 +250,10 @@ tp_ack(struct tp_consumer *c, const struct tp_msg *m, struct tp_err *err)
 	if (m == NULL || tp_msg_seq(m) == 0)
 		return (error_set(err, TP_EINVAL, "ack of no message"));
 	if (c->npending == CONSUMER_ACKS_MAX)
-		consumer_send_acks(c, NULL);
+		consumer_send_acks(c, 1, NULL);
 	c->acks[c->npending++] = tp_msg_seq(m);
 	if (c->npending == CONSUMER_ACKS_MAX)
-		return (consumer_send_acks(c, err));
+		return (consumer_send_acks(c, 1, err));
 	return (TP_OK);
 }
 
@@ -254,7 +264,7 @@ consumer_settle(struct tp_consumer *c, const struct tp_msg *m,
 {
 	if (m == NULL || tp_msg_seq(m) == 0)
 		return (error_set(err, TP_EINVAL, "%s of no message", what));
-	return (consumer_send_acks(c, err));
+	return (consumer_send_acks(c, 1, err));
 }
 
 int
@@ -330,7 +340,7 @@ tp_consumer_commit(struct tp_consumer *c, int timeout_ms, struct tp_err *err)
 	int64_t	deadline = conn_deadline(timeout_ms);
 	int	code;
 
-	code = consumer_send_acks(c, err);
+	code = consumer_send_acks(c, 0, err);
 	while (code == TP_OK && c->inflight > 0) {
 		code = conn_pump(c->conn, conn_remaining(deadline), -1, err);
 		if (code == TP_ETIMEDOUT && conn_remaining(deadline) != 0)

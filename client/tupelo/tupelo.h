@@ -374,9 +374,11 @@ int	tp_consume(struct tp_consumer *c, int timeout_ms, struct tp_msg **out,
 /*
  * Acknowledge a message received from c. Acks are sent in batches: when
  * 256 are gathered, when tp_consume() has no queued message left and waits
- * on the network, and by tp_consumer_commit(); the message may still be
- * delivered again until tp_consumer_commit() returned TP_OK. Returns TP_OK,
- * TP_EINVAL (m NULL), or the connection's error.
+ * on the network, and by tp_consumer_commit(). The broker saves the
+ * first two kinds within about 10 ms, without a flush of their own; the
+ * message may still be delivered again until tp_consumer_commit()
+ * returned TP_OK. Returns TP_OK, TP_EINVAL (m NULL), or the connection's
+ * error.
  */
 int	tp_ack(struct tp_consumer *c, const struct tp_msg *m,
 	    struct tp_err *err);

@@ -520,6 +520,47 @@ test_delivery_counts_survive_stop(void **state)
 }
 
 /*
+ * tp_ack() sends a full batch of 256 by itself, lazily (saved some
+ * milliseconds later); a commit with nothing left to send must still
+ * wait for that save. SIGKILL right after it: nothing comes back.
+ */
+static void
+test_delivery_commit_after_lazy_acks(void **state)
+{
+	struct broker		*b = *state;
+	struct tp_conn		*c;
+	struct tp_consumer	*cons;
+	struct tp_msg		*m;
+	struct tp_err		 err;
+	size_t			 i;
+
+	if (b->external)
+		skip();
+	c = harness_connect(b, "test_delivery");
+	assert_int_equal(tp_station_create(c, "batched", NULL, &err), TP_OK);
+	produce_n(c, "batched", 257);
+	cons = consumer(c, "batched", "g", NULL, 300);
+	for (i = 1; i <= 256; i++) {
+		assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
+		assert_int_equal(tp_msg_seq(m), i);
+		assert_int_equal(tp_ack(cons, m, &err), TP_OK);
+		tp_msg_free(m);
+	}
+	assert_int_equal(tp_consumer_commit(cons, 10000, &err), TP_OK);
+	broker_kill(b, SIGKILL);
+	tp_consumer_free(cons);
+	tp_close(c);
+	assert_int_equal(broker_restart(b), 0);
+	c = harness_connect(b, "test_delivery");
+	cons = consumer(c, "batched", "g", NULL, 1);
+	assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
+	assert_int_equal(tp_msg_seq(m), 257);
+	tp_msg_free(m);
+	tp_consumer_free(cons);
+	tp_close(c);
+}
+
+/*
  * A child consumes and acks, committing every 50 and reporting how far
  * its commits reached; the broker is SIGKILLed under it. After a restart
  * nothing committed comes back, and everything never acked does.
@@ -621,6 +662,7 @@ main(void)
 		cmocka_unit_test(test_delivery_idempotent_produce),
 		cmocka_unit_test(test_delivery_counts_survive_restart),
 		cmocka_unit_test(test_delivery_counts_survive_stop),
+		cmocka_unit_test(test_delivery_commit_after_lazy_acks),
 		cmocka_unit_test(test_delivery_sigkill_mid_consume),
 	};
 
