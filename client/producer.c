@@ -78,6 +78,7 @@ struct tp_producer {
 	int			 stop;
 	int			 fatal;		/* code that stopped us, or 0 */
 	int			 first_err;	/* since the last flush */
+	struct tp_err		 failure;	/* the first ever, kept */
 };
 
 int
@@ -383,11 +384,12 @@ producer_msg_new(struct tp_producer *p, const struct tp_message *msg,
 
 /*
  * Report the outcome of msgs, with their seqs from ack (checked; NULL
- * unless code is TP_OK), and free them; called without the lock.
+ * unless code is TP_OK) or, on failure, why (NULL: the code's words),
+ * and free them; called without the lock.
  */
 static void
 producer_report(struct tp_producer *p, struct producer_msgs *msgs,
-    int code, const Tupelo__ProduceAck *ack)
+    int code, const Tupelo__ProduceAck *ack, const struct tp_err *why)
 {
 	struct producer_msg	*pm;
 	size_t			 n = 0;
@@ -404,6 +406,12 @@ producer_report(struct tp_producer *p, struct producer_msgs *msgs,
 	p->pending -= n;
 	if (code != TP_OK && p->first_err == TP_OK)
 		p->first_err = code;
+	if (code != TP_OK && p->failure.code == TP_OK) {
+		if (why != NULL && why->code == code)
+			p->failure = *why;
+		else
+			error_set(&p->failure, code, NULL);
+	}
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 }
@@ -414,17 +422,20 @@ producer_ack_cb(void *arg, Tupelo__Frame *reply, const struct tp_err *why)
 	struct producer_batch	*b = arg;
 	struct tp_producer	*p = b->p;
 	Tupelo__ProduceAck	*ack = NULL;
+	struct tp_err		 e;
 	int			 code;
 
 	p->inflight--;
+	memset(&e, 0, sizeof e);
 	if (reply == NULL)
-		code = why->code;
+		e = *why;
 	else if (reply->body_case != TUPELO__FRAME__BODY_PRODUCE_ACK ||
 	    (ack = reply->produce_ack) == NULL)
-		code = conn_unexpected(reply, NULL);
+		conn_unexpected(reply, &e);
 	else
-		code = producer_ack_check(ack, b->count, NULL);
-	producer_report(p, &b->msgs, code, ack);
+		producer_ack_check(ack, b->count, &e);
+	code = e.code;
+	producer_report(p, &b->msgs, code, ack, &e);
 	frame_free(reply);
 	free(b);
 }
@@ -486,7 +497,7 @@ producer_send(struct tp_producer *p, struct producer_batch *b)
 		p->inflight++;
 		return (TP_OK);
 	}
-	producer_report(p, &b->msgs, code, NULL);
+	producer_report(p, &b->msgs, code, NULL, NULL);
 	free(b);
 	return (code);
 }
@@ -496,13 +507,16 @@ static void
 producer_drain_locked(struct tp_producer *p)
 {
 	struct producer_msgs	msgs;
+	struct tp_err		why;
 
 	TAILQ_INIT(&msgs);
 	TAILQ_CONCAT(&msgs, &p->queue, entry);
 	p->nqueued = 0;
 	p->queued_bytes = 0;
 	pthread_mutex_unlock(&p->lock);
-	producer_report(p, &msgs, p->fatal, NULL);
+	memset(&why, 0, sizeof why);
+	(void)conn_failed(p->conn, &why);
+	producer_report(p, &msgs, p->fatal, NULL, &why);
 	pthread_mutex_lock(&p->lock);
 }
 
@@ -732,6 +746,19 @@ tp_producer_flush(struct tp_producer *p, int timeout_ms)
 		code = p->first_err;
 		p->first_err = TP_OK;
 	}
+	pthread_mutex_unlock(&p->lock);
+	return (code);
+}
+
+int
+tp_producer_error(struct tp_producer *p, struct tp_err *err)
+{
+	int	code;
+
+	pthread_mutex_lock(&p->lock);
+	code = p->failure.code;
+	if (err != NULL)
+		*err = p->failure;
 	pthread_mutex_unlock(&p->lock);
 	return (code);
 }

@@ -149,6 +149,8 @@ produce_stdin(struct cmd_ctx *ctx, struct tp_conn *conn, const char *station,
 	if (code == TP_OK && ferror(stdin))
 		rc = cmd_error("standard input: read error");
 	tp_producer_flush(p, -1);
+	/* The broker's words for the first failure, not only its code. */
+	tp_producer_error(p, &err);
 	tp_producer_free(p);
 	if (r.count > 0 || (code == TP_OK && r.failed == 0 && rc == CMD_OK))
 		produce_print(ctx, &r);
@@ -157,7 +159,8 @@ produce_stdin(struct cmd_ctx *ctx, struct tp_conn *conn, const char *station,
 		    msg.len, tp_strerror(code));
 	if (r.failed > 0)
 		rc = cmd_error("%" PRIu64 " of %" PRIu64 " messages failed: %s",
-		    r.failed, r.failed + r.count, tp_strerror(r.code));
+		    r.failed, r.failed + r.count, err.code != TP_OK ?
+		    err.message : tp_strerror(r.code));
 	return (rc);
 }
 

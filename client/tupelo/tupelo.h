@@ -290,6 +290,12 @@ int	tp_producer_send(struct tp_producer *p, const struct tp_message *msg,
  */
 int	tp_producer_flush(struct tp_producer *p, int timeout_ms);
 /* Flush (no limit), stop the thread, close the connection, free. */
+/*
+ * The first failure the producer reported to its callback, as the broker
+ * or the connection worded it: its code (TP_OK if none), and in err (NULL
+ * allowed) the code and message. Kept across flushes.
+ */
+int	tp_producer_error(struct tp_producer *p, struct tp_err *err);
 void	tp_producer_free(struct tp_producer *p);
 
 /* ---- messages ---- */

@@ -207,6 +207,45 @@ test_cli_broker_down(void **state)
 	free(err);
 }
 
+/*
+ * Lines from standard input refused by the broker (its data capped at
+ * 4 MiB): the CLI says what the broker said, not only the code's words.
+ */
+static void
+test_cli_produce_refused_says_why(void **state)
+{
+	struct broker	 capped;
+	char		*in, *path, *out, *err;
+	size_t		 n = 6000, len = 1001, i;
+
+	(void)state;
+	memset(&capped, 0, sizeof capped);
+	if (broker_start(&capped, "--map-size", "2M", "--max-data-size",
+	    "4M", NULL) != 0)
+		fail_msg("cannot start a capped broker");
+	if (capped.external) {
+		broker_stop(&capped);
+		skip();
+	}
+	run_ok(&capped, NULL, "station create full");
+	assert_non_null(in = malloc(n * len));
+	memset(in, 'x', n * len);
+	for (i = 0; i < n; i++)
+		in[i * len + len - 1] = '\n';
+	assert_non_null(path = harness_tmpfile(in, n * len));
+	free(in);
+	assert_int_equal(cli_run(&capped, path, &out, &err,
+	    "produce full"), 1);
+	if (strstr(err, "messages failed: storage full: message not stored")
+	    == NULL)
+		fail_msg("no reason from the broker: %s", err);
+	unlink(path);
+	free(path);
+	free(out);
+	free(err);
+	broker_stop(&capped);
+}
+
 /* A counter in the JSON that tupelo args prints. */
 static uint64_t
 station_counter(struct broker *b, const char *args, const char *key)
@@ -324,6 +363,7 @@ main(void)
 		cmocka_unit_test(test_cli_hundred_thousand_lines),
 		cmocka_unit_test(test_cli_consume_json),
 		cmocka_unit_test(test_cli_broker_down),
+		cmocka_unit_test(test_cli_produce_refused_says_why),
 		cmocka_unit_test(test_cli_station_update_and_compression),
 	};
 
