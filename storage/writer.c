@@ -476,12 +476,13 @@ writer_main(void *arg)
 		TAILQ_CONCAT(&w->syncing, &batch, entry);
 		more = !TAILQ_EMPTY(&w->queue);
 		pthread_mutex_unlock(&w->lock);
-		if (need != 0 && !early && more)
-			writer_sync_later(w);
 		if (need != 0 && !early && !more)
 			writer_sync(w);
-		else
+		else {
+			if (need != 0 && !early)
+				writer_sync_later(w);
 			writer_complete(w);
+		}
 		pthread_mutex_lock(&w->lock);
 	}
 	pthread_mutex_unlock(&w->lock);

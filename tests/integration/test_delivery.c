@@ -70,6 +70,18 @@ consumer(struct tp_conn *c, const char *station, const char *group,
 	return (cons);
 }
 
+/* A member of group "g" that gets what it leaves unacked again, always. */
+static struct tp_consumer *
+redelivering(struct tp_conn *c, const char *station, uint32_t ack_wait_ms)
+{
+	struct tp_group_opts	g;
+
+	memset(&g, 0, sizeof g);
+	g.ack_wait_ms = ack_wait_ms;
+	g.max_deliveries = -1;
+	return (consumer(c, station, "g", &g, 1));
+}
+
 static void
 test_delivery_members_share_groups_see_all(void **state)
 {
@@ -429,7 +441,6 @@ test_delivery_counts_survive_restart(void **state)
 {
 	struct broker		*b = *state;
 	struct tp_conn		*c;
-	struct tp_group_opts	 g;
 	struct tp_consumer	*cons;
 	struct tp_msg		*m;
 	struct tp_err		 err;
@@ -439,10 +450,7 @@ test_delivery_counts_survive_restart(void **state)
 	c = harness_connect(b, "test_delivery");
 	assert_int_equal(tp_station_create(c, "cnt", NULL, &err), TP_OK);
 	produce_n(c, "cnt", 3);
-	memset(&g, 0, sizeof g);
-	g.ack_wait_ms = 200;
-	g.max_deliveries = -1;
-	cons = consumer(c, "cnt", "g", &g, 1);
+	cons = redelivering(c, "cnt", 200);
 	/* seq 1 acked; seq 2 delivered twice, never acked. */
 	assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
 	tp_ack(cons, m, &err);
@@ -483,7 +491,6 @@ test_delivery_counts_survive_stop(void **state)
 {
 	struct broker		*b = *state;
 	struct tp_conn		*c;
-	struct tp_group_opts	 g;
 	struct tp_consumer	*cons;
 	struct tp_msg		*m;
 	struct tp_err		 err;
@@ -493,10 +500,7 @@ test_delivery_counts_survive_stop(void **state)
 	c = harness_connect(b, "test_delivery");
 	assert_int_equal(tp_station_create(c, "late", NULL, &err), TP_OK);
 	produce_n(c, "late", 1);
-	memset(&g, 0, sizeof g);
-	g.ack_wait_ms = 100;
-	g.max_deliveries = -1;
-	cons = consumer(c, "late", "g", &g, 1);
+	cons = redelivering(c, "late", 100);
 	assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
 	tp_msg_free(m);
 	assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);

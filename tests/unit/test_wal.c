@@ -206,35 +206,47 @@ teardown(void **state)
 }
 
 /*
- * In a child: open, create the log (a checkpointed op), run nbatches
+ * Open, create the log (a checkpointed op), then run up to nbatches
  * journaled batches of per records each (batch i marks dictionary id
- * i + 1 when marks), then die without closing.
+ * i + 1 when marks), stopping at the first that fails: its code, TP_OK
+ * if none; *done is how many were acknowledged. For a child to die in.
  */
+static int
+fill_log(struct fx *fx, uint64_t first, size_t nbatches, size_t per,
+    int marks, int sync, size_t *done)
+{
+	struct batch	b;
+	int		code;
+
+	*done = 0;
+	fx_open(fx);
+	memset(&b, 0, sizeof b);
+	b.create = 1;
+	if ((code = run(fx, &plain_op, &b)) != TP_OK)
+		return (code);
+	for (; *done < nbatches; (*done)++) {
+		memset(&b, 0, sizeof b);
+		b.first = first + *done * per;
+		b.n = per;
+		b.mark = marks ? (uint32_t)*done + 1 : 0;
+		if ((code = run_as(fx, &journal_op, &b, sync)) != TP_OK)
+			return (code);
+	}
+	return (TP_OK);
+}
+
+/* In a child: fill_log(), then die without closing. */
 static void
 crash_after_as(struct fx *fx, uint64_t first, size_t nbatches, size_t per,
     int marks, int sync)
 {
-	struct batch	b;
 	pid_t		pid;
-	size_t		i;
-	int		status, rc = 0;
+	size_t		done;
+	int		status;
 
-	if ((pid = fork()) == 0) {
-		fx_open(fx);
-		memset(&b, 0, sizeof b);
-		b.create = 1;
-		if (run(fx, &plain_op, &b) != TP_OK)
-			_exit(10);
-		for (i = 0; i < nbatches; i++) {
-			memset(&b, 0, sizeof b);
-			b.first = first + i * per;
-			b.n = per;
-			b.mark = marks ? (uint32_t)i + 1 : 0;
-			if ((rc = run_as(fx, &journal_op, &b, sync)) != TP_OK)
-				_exit(11);
-		}
-		_exit(0);
-	}
+	if ((pid = fork()) == 0)
+		_exit(fill_log(fx, first, nbatches, per, marks, sync,
+		    &done) == TP_OK ? 0 : 11);
 	assert_true(pid > 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
@@ -523,10 +535,9 @@ static void
 test_wal_refused_batch_not_replayed(void **state)
 {
 	struct fx	*fx = *state;
-	struct batch	 b;
 	pid_t		 pid;
-	size_t		 i, acked;
-	int		 status, code = TP_OK;
+	size_t		 done, acked;
+	int		 status, code;
 
 	if (geteuid() != 0) {
 		printf("skip: cannot mount tmpfs here (not root)\n");
@@ -540,19 +551,9 @@ test_wal_refused_batch_not_replayed(void **state)
 	}
 	fx->mounted = 1;
 	if ((pid = fork()) == 0) {
-		fx_open(fx);
-		memset(&b, 0, sizeof b);
-		b.create = 1;
-		if (run(fx, &plain_op, &b) != TP_OK)
-			_exit(250);
-		for (i = 0; i < 200 && code == TP_OK; i++) {
-			memset(&b, 0, sizeof b);
-			b.first = 1 + i * 200;
-			b.n = 200;
-			code = run(fx, &journal_op, &b);
-		}
+		code = fill_log(fx, 1, 200, 200, 0, WRITER_SYNC, &done);
 		/* How many were acknowledged before the refusal. */
-		_exit(code == TP_ENOSPC ? (int)i - 1 : 251);
+		_exit(code == TP_ENOSPC ? (int)done : 251);
 	}
 	assert_true(pid > 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
