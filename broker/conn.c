@@ -543,7 +543,8 @@ conn_frames(struct conn *c)
 	struct evbuffer	*in = c->in;
 	Tupelo__Frame	*f;
 	struct tp_err	 err;
-	uint8_t		 hdr[FRAME_HEADER];
+	uint8_t		 hdr[FRAME_HEADER], *body;
+	uint64_t	 id;
 	uint32_t	 len;
 	size_t		 avail;
 	int		 n, r;
@@ -570,13 +571,14 @@ conn_frames(struct conn *c)
 		}
 		if (r == FRAME_NEED)
 			return;
-		r = frame_unpack_arena(conn_arena, evbuffer_pullup(in,
-		    FRAME_HEADER + len) + FRAME_HEADER, len, &f, &err);
+		body = evbuffer_pullup(in, FRAME_HEADER + len) + FRAME_HEADER;
+		r = frame_unpack_arena(conn_arena, body, len, &f, &err);
 		if (r != TP_OK) {
+			id = frame_id(body, len);
 			evbuffer_drain(in, FRAME_HEADER + len);
 			log_debug("%s: conn=%llu %s", __func__,
 			    (unsigned long long)c->id, err.message);
-			conn_send_error(c, 0, r, err.message);
+			conn_send_error(c, id, r, err.message);
 			continue;
 		}
 		/* Payloads of a Produce still point into the input. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "proto/error.h"
+#include "proto/validate.h"
 #include "proto/wire.h"
 
 #define FRAME_ARENA_CHUNK	(64 * 1024)	/* first and smallest chunk */
@@ -25,6 +26,9 @@ struct frame_chunk {
 struct frame_arena {
 	struct frame_chunk	*chunks;	/* newest first; last kept */
 	ProtobufCAllocator	 pa;
+	size_t			 used;		/* handed out for this frame */
+	size_t			 budget;	/* its most; 0: no limit */
+	int			 over;		/* an allocation was refused */
 };
 
 void
@@ -105,6 +109,11 @@ frame_arena_alloc(void *arg, size_t size)
 
 	size = (size + FRAME_ARENA_ALIGN - 1) &
 	    ~(size_t)(FRAME_ARENA_ALIGN - 1);
+	if (a->budget != 0 && size > a->budget - a->used) {
+		a->over = 1;
+		return (NULL);
+	}
+	a->used += size;
 	if (c == NULL || c->size - c->used < size) {
 		n = size > FRAME_ARENA_CHUNK ? size : FRAME_ARENA_CHUNK;
 		if ((c = malloc(sizeof *c + n)) == NULL)
@@ -152,6 +161,8 @@ frame_arena_reset(struct frame_arena *a)
 	}
 	if (c != NULL)
 		c->used = 0;
+	a->used = 0;
+	a->over = 0;
 }
 
 void
@@ -168,7 +179,8 @@ frame_arena_free(struct frame_arena *a)
 
 /*
  * A field of the protobuf message at p..end: its number, wire type and
- * (length-delimited) bytes or (varint) value. 0 at the end, -1 if bad.
+ * (length-delimited) bytes or (varint) value; a fixed-size field's bytes
+ * come as data with their length in *v. 0 at the end, -1 if bad.
  */
 static inline size_t
 frame_varint(const uint8_t *p, const uint8_t *end, uint64_t *v)
@@ -189,23 +201,49 @@ frame_field(const uint8_t **p, const uint8_t *end, uint32_t *num, int *type,
 
 	if (*p == end)
 		return (0);
-	if ((n = frame_varint(*p, end, &tag)) == 0)
+	/* A tag as protobuf-c reads one: at most 5 bytes. */
+	if ((n = frame_varint(*p, end, &tag)) == 0 || n > 5 || tag >> 3 == 0)
 		return (-1);
 	*p += n;
 	*num = (uint32_t)(tag >> 3);
 	*type = (int)(tag & 7);
-	if (tag >> 3 == 0 || tag >> 3 > UINT32_MAX)
-		return (-1);
-	if ((n = frame_varint(*p, end, v)) == 0)
-		return (-1);
-	*p += n;
-	if (*type == WIRE_VARINT)
+	switch (*type) {
+	case WIRE_VARINT:
+		if ((n = frame_varint(*p, end, v)) == 0)
+			return (-1);
+		*p += n;
 		return (1);
-	if (*type != WIRE_LEN || *v > (uint64_t)(end - *p))
+	case WIRE_LEN:
+		if ((n = frame_varint(*p, end, v)) == 0)
+			return (-1);
+		*p += n;
+		break;
+	case WIRE_I64:
+		*v = 8;
+		break;
+	case WIRE_I32:
+		*v = 4;
+		break;
+	default:
+		return (-1);	/* groups: protobuf-c decides */
+	}
+	if (*v > (uint64_t)(end - *p))
 		return (-1);
 	*data = *p;
 	*p += *v;
 	return (1);
+}
+
+/*
+ * Whether message type d has a field num. One it does not know (from a
+ * newer client) is skipped, as protobuf-c would; one it knows and the
+ * decoder below does not handle leaves the frame to protobuf-c. Callers
+ * ask only past the field numbers they handle.
+ */
+static int
+frame_known(const ProtobufCMessageDescriptor *d, uint32_t num)
+{
+	return (protobuf_c_message_descriptor_get_field(d, num) != NULL);
 }
 
 /* A NUL-terminated copy of a string field in the arena. */
@@ -236,7 +274,9 @@ frame_header(struct frame_arena *a, const uint8_t *p, const uint8_t *end,
 		return (-1);
 	tupelo__header__init(h);
 	while ((r = frame_field(&p, end, &num, &type, &data, &v)) == 1) {
-		if (type != WIRE_LEN || (num != 1 && num != 2))
+		if (num > 2 && !frame_known(&tupelo__header__descriptor, num))
+			continue;
+		if (type != WIRE_LEN)
 			return (-1);
 		if (num == 1 && (h->key = frame_str(a, data, v)) == NULL)
 			return (-1);
@@ -265,6 +305,8 @@ frame_message(struct frame_arena *a, const uint8_t *p, const uint8_t *end,
 		return (-1);
 	tupelo__message__init(m);
 	while ((r = frame_field(&p, end, &num, &type, &data, &v)) == 1) {
+		if (num > 3 && !frame_known(&tupelo__message__descriptor, num))
+			continue;
 		if (type != WIRE_LEN)
 			return (-1);
 		switch (num) {
@@ -300,15 +342,17 @@ frame_message(struct frame_arena *a, const uint8_t *p, const uint8_t *end,
 /*
  * A Frame with an id and a Produce body and nothing else, decoded into
  * the arena without copying payloads: 1 done, 0 not that shape (let
- * protobuf-c decide), -1 out of memory or malformed.
+ * protobuf-c decide), -1 out of memory or malformed, -2 more messages
+ * than a Produce may carry (*count says how many).
  */
 static int
 frame_produce(struct frame_arena *a, const uint8_t *buf, size_t len,
-    Tupelo__Frame **out)
+    Tupelo__Frame **out, size_t *count)
 {
 	Tupelo__Frame	*f;
 	Tupelo__Produce	*pr;
-	const uint8_t	*p = buf, *end = buf + len, *body = NULL, *q, *data;
+	const uint8_t	*p = buf, *end = buf + len, *body = NULL, *q;
+	const uint8_t	*data = NULL;
 	uint64_t	 v, id = 0, blen = 0;
 	uint32_t	 num;
 	size_t		 nm = 0;
@@ -320,19 +364,23 @@ frame_produce(struct frame_arena *a, const uint8_t *buf, size_t len,
 		else if (num == 30 && type == WIRE_LEN && body == NULL) {
 			body = data;
 			blen = v;
-		} else
+		} else if (frame_known(&tupelo__frame__descriptor, num))
 			return (0);
 	}
 	if (r != 0 || body == NULL)
 		return (0);
 	for (q = body; (r = frame_field(&q, body + blen, &num, &type, &data,
 	    &v)) == 1;) {
-		if (type != WIRE_LEN || (num != 1 && num != 2))
+		if (num > 2 && !frame_known(&tupelo__produce__descriptor, num))
+			continue;
+		if (type != WIRE_LEN)
 			return (0);
 		nm += num == 2;
 	}
 	if (r != 0)
 		return (0);
+	if ((*count = nm) > VALIDATE_BATCH_MAX)
+		return (-2);
 	if ((f = frame_arena_alloc(a, sizeof *f)) == NULL ||
 	    (pr = frame_arena_alloc(a, sizeof *pr)) == NULL)
 		return (-1);
@@ -356,18 +404,48 @@ frame_produce(struct frame_arena *a, const uint8_t *buf, size_t len,
 	return (1);
 }
 
+uint64_t
+frame_id(const uint8_t *buf, size_t len)
+{
+	const uint8_t	*p = buf, *data;
+	uint64_t	 v, id = 0;
+	uint32_t	 num;
+	int		 type, r;
+
+	while ((r = frame_field(&p, buf + len, &num, &type, &data, &v)) == 1)
+		if (num == 1 && type == WIRE_VARINT)
+			id = v;
+	return (r == 0 ? id : 0);
+}
+
 int
 frame_unpack_arena(struct frame_arena *a, const uint8_t *buf, size_t len,
     Tupelo__Frame **out, struct tp_err *err)
 {
+	size_t	count = 0, budget;
 	int	r;
 
-	if ((r = frame_produce(a, buf, len, out)) == 1)
-		return (TP_OK);
+	budget = len > (SIZE_MAX - FRAME_DECODE_SLACK) / FRAME_DECODE_FACTOR ?
+	    SIZE_MAX : len * FRAME_DECODE_FACTOR + FRAME_DECODE_SLACK;
 	frame_arena_reset(a);
-	*out = tupelo__frame__unpack(&a->pa, len, buf);
-	if (*out == NULL) {
+	a->budget = budget;
+	if ((r = frame_produce(a, buf, len, out, &count)) == 1)
+		return (TP_OK);
+	*out = NULL;
+	if (r == -2)
+		return (error_set(err, TP_EINVAL, "%zu messages in one batch, "
+		    "at most %d", count, VALIDATE_BATCH_MAX));
+	if (!a->over) {
 		frame_arena_reset(a);
+		*out = tupelo__frame__unpack(&a->pa, len, buf);
+	}
+	if (*out == NULL) {
+		r = a->over;
+		frame_arena_reset(a);
+		if (r)
+			return (error_set(err, TP_ETOOBIG, "frame too large "
+			    "to decode: its %zu bytes would take more than %zu "
+			    "of memory", len, budget));
 		return (error_set(err, TP_EPROTO,
 		    "malformed frame: %zu bytes are not a valid Frame", len));
 	}

@@ -35,13 +35,26 @@ void	frame_free(Tupelo__Frame *);
  * the frame released at once by frame_arena_reset(). For a thread that
  * decodes one frame at a time (the broker's loop). A Produce is decoded
  * by hand and its payloads point into buf: keep buf until the reset.
+ * What a frame may take is bounded: a body of n bytes gets at most
+ * FRAME_DECODE_FACTOR * n + FRAME_DECODE_SLACK bytes of arena, and one
+ * that needs more (a few bytes can ask protobuf-c for a large struct,
+ * a repeated one for millions) is refused with TP_ETOOBIG; a Produce of
+ * more than VALIDATE_BATCH_MAX messages with TP_EINVAL before any of
+ * them is decoded. Valid requests within validate.h's limits fit.
  */
+#define FRAME_DECODE_FACTOR	16
+#define FRAME_DECODE_SLACK	(1U << 20)
 struct frame_arena;
 int	frame_arena_new(struct frame_arena **);
 void	frame_arena_free(struct frame_arena *);
 int	frame_unpack_arena(struct frame_arena *, const uint8_t *, size_t,
 	    Tupelo__Frame **, struct tp_err *);
 void	frame_arena_reset(struct frame_arena *);
+/*
+ * The id of a frame body that did not decode, so that the error can
+ * answer its request: 0 if even its top-level fields are malformed.
+ */
+uint64_t frame_id(const uint8_t *, size_t);
 /* Bytes frame_pack() writes for f: header plus body. */
 size_t	frame_size(const Tupelo__Frame *);
 /* Write header and body at out (frame_size() bytes); returns bytes. */

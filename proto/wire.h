@@ -11,7 +11,9 @@
 #include <stdint.h>
 
 #define WIRE_VARINT	0
+#define WIRE_I64	1
 #define WIRE_LEN	2
+#define WIRE_I32	5
 #define WIRE_VARINT_MAX	10
 
 /* Bytes needed for v as a varint. */

@@ -286,10 +286,12 @@ broker_stop(struct broker *b)
 	}
 }
 
-long
-broker_rss_kb(struct broker *b)
+/* A "Vm...:" line of the broker's /proc status, in KiB; -1 if unread. */
+static long
+broker_status_kb(struct broker *b, const char *field)
 {
 	char	path[64], line[256];
+	size_t	n = strlen(field);
 	long	kb = -1;
 	FILE	*f;
 
@@ -297,11 +299,23 @@ broker_rss_kb(struct broker *b)
 	if ((f = fopen(path, "r")) == NULL)
 		return (-1);
 	while (fgets(line, sizeof line, f) != NULL) {
-		if (strncmp(line, "VmRSS:", 6) == 0)
-			kb = strtol(line + 6, NULL, 10);
+		if (strncmp(line, field, n) == 0)
+			kb = strtol(line + n, NULL, 10);
 	}
 	fclose(f);
 	return (kb);
+}
+
+long
+broker_rss_kb(struct broker *b)
+{
+	return (broker_status_kb(b, "VmRSS:"));
+}
+
+long
+broker_peak_kb(struct broker *b)
+{
+	return (broker_status_kb(b, "VmHWM:"));
 }
 
 static char *
@@ -400,6 +414,9 @@ harness_setup(void **state)
 int
 harness_teardown(void **state)
 {
+	/* cmocka tears a group down even when its setup failed. */
+	if (*state == NULL)
+		return (0);
 	broker_stop(*state);
 	free(*state);
 	return (0);

@@ -34,6 +34,8 @@ int	broker_kill(struct broker *, int);
 void	broker_stop(struct broker *);
 /* Resident memory of the broker in KiB, or -1. */
 long	broker_rss_kb(struct broker *);
+/* Its peak resident set so far, KiB. */
+long	broker_peak_kb(struct broker *);
 /* Does the broker's log contain this text? */
 int	broker_log_has(struct broker *, const char *);
 

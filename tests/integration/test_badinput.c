@@ -24,6 +24,7 @@
 
 #include "harness.h"
 #include "proto/frame.h"
+#include "proto/wire.h"
 
 static int
 raw_connect(struct broker *b)
@@ -242,6 +243,68 @@ test_badinput_malformed_body(void **state)
 	close(fd);
 }
 
+/* Frame{id, body field num = count empty elements of its repeated 1/2}. */
+static void
+send_repeated(int fd, uint64_t id, uint32_t num, uint32_t elem, size_t count,
+    const char *station)
+{
+	size_t	 inner = 2 * count, len, n = 0;
+	uint8_t	*buf;
+
+	if (station != NULL)
+		inner += 2 + strlen(station);
+	len = FRAME_HEADER + 32 + inner;
+	buf = malloc(len);
+	assert_non_null(buf);
+	n = FRAME_HEADER;
+	n += wire_varint_put(buf + n, 1 << 3);
+	n += wire_varint_put(buf + n, id);
+	n += wire_varint_put(buf + n, (uint64_t)num << 3 | 2);
+	n += wire_varint_put(buf + n, inner);
+	if (station != NULL) {
+		buf[n++] = 1 << 3 | 2;
+		buf[n++] = (uint8_t)strlen(station);
+		memcpy(buf + n, station, strlen(station));
+		n += strlen(station);
+	}
+	for (; count > 0; count--) {
+		buf[n++] = (uint8_t)(elem << 3 | 2);
+		buf[n++] = 0;
+	}
+	frame_put_len(buf, (uint32_t)(n - FRAME_HEADER));
+	raw_send(fd, buf, n);
+	free(buf);
+}
+
+/*
+ * Two bytes of a frame can ask the decoder for a whole struct: 8 MB of
+ * empty StationInfos (a reply type, refused only once decoded) took
+ * ~540 MB. Now the decoding stops at 16 times the frame, the request is
+ * answered by its id and the connection serves on; a Produce of more
+ * messages than a batch may hold is refused before they are decoded.
+ */
+static void
+test_badinput_decode_bomb(void **state)
+{
+	struct broker	*b = *state;
+	long		 before, after;
+	int		 fd;
+
+	before = broker_peak_kb(b);
+	fd = raw_connect(b);
+	send_repeated(fd, 11, 23, 1, 4000000, NULL);	/* station_list_reply */
+	expect_error(fd, 11, TP_ETOOBIG);
+	expect_alive(fd, 12);
+	send_repeated(fd, 13, 30, 2, 2000000, "bomb");	/* produce */
+	expect_error(fd, 13, TP_EINVAL);
+	expect_alive(fd, 14);
+	close(fd);
+	after = broker_peak_kb(b);
+	if (before > 0 && after > 0)
+		assert_true(after - before < 160 * 1024);
+	expect_serving(b);
+}
+
 static void
 send_produce(int fd, uint64_t id, const char *station, size_t len)
 {
@@ -429,6 +492,7 @@ main(void)
 		cmocka_unit_test(test_badinput_truncated_frame),
 		cmocka_unit_test(test_badinput_unknown_body),
 		cmocka_unit_test(test_badinput_malformed_body),
+		cmocka_unit_test(test_badinput_decode_bomb),
 		cmocka_unit_test(test_badinput_requests_refused),
 		cmocka_unit_test(test_badinput_slow_reader_bounded),
 		cmocka_unit_test(test_badinput_station_limit),
