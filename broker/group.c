@@ -673,12 +673,20 @@ group_arm(struct group *g)
 {
 	struct timeval	 tv;
 	struct pend	*p;
-	int64_t		 at = 0, now;
+	int64_t		 at = 0, now = group_now_ms();
 	size_t		 i;
 
 	for (i = 0; i < g->len; i++) {
 		p = &g->win[g->head + i];
 		if (p->state == PEND_DELIVERED && p->sub->sink != NULL)
+			continue;
+		/*
+		 * Waiting and due: only credit holds it back, and whatever
+		 * gives credit (an ack, a nack, a member, room to write)
+		 * pumps the group. A timer for it would fire at once, find
+		 * nothing to do and arm again, for as long as that lasts.
+		 */
+		if (p->state == PEND_WAITING && p->at_ms <= now)
 			continue;
 		if ((p->state == PEND_DELIVERED || p->state == PEND_WAITING) &&
 		    (at == 0 || p->at_ms < at))
@@ -687,7 +695,6 @@ group_arm(struct group *g)
 	if (at == 0 || (g->timer_at != 0 && g->timer_at <= at &&
 	    evtimer_pending(g->timer, NULL)))
 		return;
-	now = group_now_ms();
 	if (at < now)
 		at = now;
 	tv.tv_sec = (at - now) / 1000;

@@ -254,13 +254,28 @@ broker_restart(struct broker *b)
 int
 broker_kill(struct broker *b, int sig)
 {
-	int	status = -1;
+	int	status = -1, i;
+	pid_t	r = 0;
 
 	if (b->pid <= 0)
 		return (-1);
 	kill(b->pid, sig);
-	while (waitpid(b->pid, &status, 0) == -1 && errno == EINTR)
-		;
+	/* A broker that does not stop fails the test, not the suite. */
+	for (i = 0; i < HARNESS_STOP_MS / 10; i++) {
+		if ((r = waitpid(b->pid, &status, WNOHANG)) != 0 &&
+		    !(r == -1 && errno == EINTR))
+			break;
+		usleep(10000);
+	}
+	if (r == 0) {
+		fprintf(stderr, "harness: tupelod (pid %d) did not exit within "
+		    "%d s of signal %d: killed\n", (int)b->pid,
+		    HARNESS_STOP_MS / 1000, sig);
+		kill(b->pid, SIGKILL);
+		while (waitpid(b->pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		status = -1;
+	}
 	b->pid = -1;
 	return (status);
 }
@@ -310,6 +325,30 @@ long
 broker_rss_kb(struct broker *b)
 {
 	return (broker_status_kb(b, "VmRSS:"));
+}
+
+long
+broker_cpu_ms(struct broker *b)
+{
+	char			 path[64], buf[1024], *p;
+	unsigned long long	 ut, st;
+	FILE			*f;
+	size_t			 n;
+	long			 hz = sysconf(_SC_CLK_TCK);
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)b->pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return (-1);
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* After the command's closing parenthesis: state is field 3,
+	   utime and stime fields 14 and 15. */
+	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 2,
+	    "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+	    &st) != 2 || hz <= 0)
+		return (-1);
+	return ((long)((ut + st) * 1000 / (unsigned long long)hz));
 }
 
 long

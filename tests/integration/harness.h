@@ -28,7 +28,11 @@ struct broker {
 int	broker_start(struct broker *, ...);
 /* Start again on the same data directory (after stop or kill). */
 int	broker_restart(struct broker *);
-/* Send sig and wait for the process; returns its wait status. */
+/*
+ * Send sig and wait for the process; returns its wait status, or -1 if
+ * it did not exit within HARNESS_STOP_MS (then it is killed).
+ */
+#define HARNESS_STOP_MS	30000
 int	broker_kill(struct broker *, int);
 /* Stop (SIGTERM), wait, and remove the temp directory. */
 void	broker_stop(struct broker *);
@@ -36,6 +40,8 @@ void	broker_stop(struct broker *);
 long	broker_rss_kb(struct broker *);
 /* Its peak resident set so far, KiB. */
 long	broker_peak_kb(struct broker *);
+/* CPU time (user + system) it has used so far, ms; -1 if unread. */
+long	broker_cpu_ms(struct broker *);
 /* Does the broker's log contain this text? */
 int	broker_log_has(struct broker *, const char *);
 

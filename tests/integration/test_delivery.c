@@ -272,6 +272,58 @@ test_delivery_nack_delay_and_term(void **state)
 	tp_close(c);
 }
 
+/*
+ * A message due again while its only member has no credit waits for the
+ * credit without the broker spinning: the group's timer used to arm
+ * itself at once, again and again (a core busy until an ack), and
+ * SIGTERM in that state never finished. Seq 1 is nacked for 100 ms
+ * while seq 2, then seq 3, holds the member's one credit.
+ */
+static void
+test_delivery_due_without_credit(void **state)
+{
+	struct broker		*b = *state;
+	struct tp_conn		*c = harness_connect(b, "test_delivery");
+	struct tp_consumer	*cons;
+	struct tp_msg		*m;
+	struct tp_err		 err;
+	long			 cpu;
+	int			 status, round;
+
+	assert_int_equal(tp_station_create(c, "dw", NULL, &err), TP_OK);
+	produce_n(c, "dw", 3);
+	cons = consumer(c, "dw", "g", NULL, 1);
+	assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
+	assert_int_equal(tp_msg_seq(m), 1);
+	for (round = 0; round < 2; round++) {
+		assert_int_equal(tp_nack(cons, m, 100, &err), TP_OK);
+		tp_msg_free(m);
+		assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
+		assert_int_equal(tp_msg_seq(m), 2 + round);
+		/* Seq 1 is due now; the one credit is seq 2's (3's). */
+		usleep(300 * 1000);
+		cpu = broker_cpu_ms(b);
+		usleep(1500 * 1000);
+		/* Idle, it takes a few ms of the 1.5 s; spinning, most. */
+		if (cpu >= 0)
+			assert_true(broker_cpu_ms(b) - cpu < 300);
+		if (round == 1)
+			break;
+		/* The ack gives the credit back: seq 1 comes at once. */
+		assert_int_equal(tp_ack(cons, m, &err), TP_OK);
+		tp_msg_free(m);
+		assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
+		assert_int_equal(tp_msg_seq(m), 1);
+		assert_int_equal(tp_msg_deliveries(m), 2);
+	}
+	tp_msg_free(m);
+	status = broker_kill(b, SIGTERM);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	tp_consumer_free(cons);
+	tp_close(c);
+	assert_int_equal(broker_restart(b), 0);
+}
+
 static uint64_t
 first_seq_from(struct tp_conn *c, const char *station, const char *start)
 {
@@ -671,6 +723,7 @@ main(void)
 		cmocka_unit_test(
 		    test_delivery_ack_wait_max_deliveries_dls_replay),
 		cmocka_unit_test(test_delivery_nack_delay_and_term),
+		cmocka_unit_test(test_delivery_due_without_credit),
 		cmocka_unit_test(test_delivery_start_positions),
 		cmocka_unit_test(test_delivery_idempotent_produce),
 		cmocka_unit_test(test_delivery_counts_survive_restart),
