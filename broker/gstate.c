@@ -342,7 +342,7 @@ gstate_parse_time(const char *s, int64_t *out)
 	const char	*p;
 	char		*end;
 	double		 secs;
-	int64_t		 frac = 0, scale = 100000000, off = 0;
+	int64_t		 frac = 0, scale = 100000000, off = 0, t;
 	int		 h, m;
 
 	if (isdigit((unsigned char)*s) && strchr(s, '-') == NULL) {
@@ -375,7 +375,11 @@ gstate_parse_time(const char *s, int64_t *out)
 		return (-1);
 	if (*p != '\0')
 		return (-1);
-	*out = ((int64_t)timegm(&tm) - off) * 1000000000 + frac;
+	/* The same range as above (and no overflow on the way). */
+	t = (int64_t)timegm(&tm) - off;
+	if (t < 0 || t > 9200000000LL)
+		return (-1);
+	*out = t * 1000000000 + frac;
 	return (0);
 }
 

@@ -392,6 +392,16 @@ test_delivery_start_positions(void **state)
 	g.start = "time:1e11";
 	assert_int_equal(tp_group_create(c, "pos", "bad", &g, &err),
 	    TP_EINVAL);
+	/*
+	 * Regression (tests/fuzz/protocol.py, UBSan): a date past 2262 or
+	 * before 1970 overflowed the ns arithmetic instead of being refused.
+	 */
+	g.start = "time:6026-01-01T00:00:00Z";
+	assert_int_equal(tp_group_create(c, "pos", "bad", &g, &err),
+	    TP_EINVAL);
+	g.start = "time:1969-12-31T23:00:00Z";
+	assert_int_equal(tp_group_create(c, "pos", "bad", &g, &err),
+	    TP_EINVAL);
 	/* A group made before its consumers holds its position. */
 	g.start = "new";
 	assert_int_equal(tp_group_create(c, "pos", "later", &g, &err), TP_OK);
