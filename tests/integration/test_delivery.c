@@ -324,6 +324,42 @@ test_delivery_due_without_credit(void **state)
 	assert_int_equal(broker_restart(b), 0);
 }
 
+/*
+ * The commonest way into the same state: a consumer goes away holding a
+ * message, its ack wait runs out, and the group has no member. The old
+ * broker spun from then until a consumer came (100% of a core).
+ */
+static void
+test_delivery_left_unacked_idles(void **state)
+{
+	struct broker		*b = *state;
+	struct tp_conn		*c = harness_connect(b, "test_delivery");
+	struct tp_consumer	*cons;
+	struct tp_msg		*m;
+	struct tp_err		 err;
+	long			 cpu;
+
+	assert_int_equal(tp_station_create(c, "lu", NULL, &err), TP_OK);
+	produce_n(c, "lu", 1);
+	cons = redelivering(c, "lu", 200);
+	assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
+	tp_msg_free(m);
+	tp_consumer_free(cons);
+	usleep(500 * 1000);
+	cpu = broker_cpu_ms(b);
+	usleep(1500 * 1000);
+	if (cpu >= 0)
+		assert_true(broker_cpu_ms(b) - cpu < 300);
+	/* And it is there for the next member. */
+	cons = redelivering(c, "lu", 200);
+	assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
+	assert_int_equal(tp_msg_seq(m), 1);
+	assert_int_equal(tp_msg_deliveries(m), 2);
+	tp_msg_free(m);
+	tp_consumer_free(cons);
+	tp_close(c);
+}
+
 static uint64_t
 first_seq_from(struct tp_conn *c, const char *station, const char *start)
 {
@@ -734,6 +770,7 @@ main(void)
 		    test_delivery_ack_wait_max_deliveries_dls_replay),
 		cmocka_unit_test(test_delivery_nack_delay_and_term),
 		cmocka_unit_test(test_delivery_due_without_credit),
+		cmocka_unit_test(test_delivery_left_unacked_idles),
 		cmocka_unit_test(test_delivery_start_positions),
 		cmocka_unit_test(test_delivery_idempotent_produce),
 		cmocka_unit_test(test_delivery_counts_survive_restart),
