@@ -90,10 +90,10 @@ consumer_send(struct tp_consumer *c, Tupelo__Frame *f, struct tp_err *err)
 	return (code);
 }
 
-/* Send the gathered acks as one Ack request. */
 /*
- * Send the gathered acks. Lazy ones (all but a commit's) are answered at
- * once and saved by the broker within milliseconds; a durable one is
+ * Send the gathered acks as one Ack request. Lazy ones (all but a
+ * commit's) are answered at once and saved by the broker within
+ * milliseconds; a durable one is
  * answered once the group's position, with every ack before it, is
  * durable, so a commit after lazy acks sends one even with none pending.
  */

@@ -281,6 +281,16 @@ broker_kill(struct broker *b, int sig)
 }
 
 void
+broker_term_clean(struct broker *b)
+{
+	int	status = broker_kill(b, SIGTERM);
+
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("tupelod did not exit 0 on SIGTERM (wait status %d)",
+		    status);
+}
+
+void
 broker_stop(struct broker *b)
 {
 	char	cmd[512];

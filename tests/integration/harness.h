@@ -34,6 +34,8 @@ int	broker_restart(struct broker *);
  */
 #define HARNESS_STOP_MS	30000
 int	broker_kill(struct broker *, int);
+/* SIGTERM; fail the test unless the broker exits 0 (within the above). */
+void	broker_term_clean(struct broker *);
 /* Stop (SIGTERM), wait, and remove the temp directory. */
 void	broker_stop(struct broker *);
 /* Resident memory of the broker in KiB, or -1. */

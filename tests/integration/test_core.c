@@ -250,7 +250,6 @@ test_core_group_resumes_after_restart(void **state)
 	struct broker	*b = *state;
 	struct tp_conn	*c;
 	struct tp_err	 err;
-	int		 status;
 
 	if (b->external)
 		skip();
@@ -260,9 +259,7 @@ test_core_group_resumes_after_restart(void **state)
 	consume_some(c, "resume", "g", 1, 20, 10);
 	tp_close(c);
 
-	status = broker_kill(b, SIGTERM);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	broker_term_clean(b);
 	assert_int_equal(broker_restart(b), 0);
 	c = harness_connect(b, "test_core");
 	/* Exactly the other 10. */
@@ -537,7 +534,6 @@ test_core_sigterm_finishes_writes(void **state)
 	struct tp_station_info	 info;
 	struct tp_err		 err;
 	size_t			 i;
-	int			 status;
 
 	if (b->external)
 		skip();
@@ -551,9 +547,7 @@ test_core_sigterm_finishes_writes(void **state)
 	msg.len = 1;
 	for (i = 1; i <= 5000; i++)
 		assert_int_equal(tp_producer_send(p, &msg, (void *)i), TP_OK);
-	status = broker_kill(b, SIGTERM);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	broker_term_clean(b);
 	tp_producer_flush(p, 10000);
 	tp_producer_free(p);
 	assert_int_equal(as.ok + as.failed, 5000);
@@ -579,7 +573,7 @@ test_core_sigterm_with_members_holding(void **state)
 	struct tp_consumer_opts	 o;
 	struct tp_msg		*m;
 	struct tp_err		 err;
-	int			 i, status;
+	int			 i;
 
 	if (b->external)
 		skip();
@@ -602,9 +596,7 @@ test_core_sigterm_with_members_holding(void **state)
 		tp_msg_free(m);
 	}
 	assert_int_equal(tp_consumer_commit(z, 10000, &err), TP_OK);
-	status = broker_kill(b, SIGTERM);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	broker_term_clean(b);
 	tp_consumer_free(a);
 	tp_consumer_free(z);
 	tp_close(c1);
