@@ -173,7 +173,7 @@ dispatch_frame(struct conn *c, const Tupelo__Frame *f)
 		invoke_request(c, f->id, f->request);
 		break;
 	case TUPELO__FRAME__BODY_UNSUBSCRIBE:
-		group_unsubscribe(c, f->id, f->unsubscribe->sub);
+		group_unsubscribe(c, f->id, f->unsubscribe);
 		break;
 	default:
 		conn_send_error(c, f->id, TP_EUNSUPPORTED, NULL);

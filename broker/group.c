@@ -11,9 +11,11 @@
  * log never had. One timer per group fires at the earliest deadline.
  *
  * What is stored (broker/gstate) is the floor, the acked seqs above it, how
- * far delivery got and the delivery counts above one; acks are confirmed
- * only once that is committed, so an acked message is never delivered to
- * the group again and an unacked one always is, with its count.
+ * far delivery got and the delivery counts other than one; acks are
+ * confirmed only once that is committed, so an acked message is never
+ * delivered to the group again and an unacked one always is, with its
+ * count. A member may limit how many deliveries it gets in all, and give
+ * back on leaving what it never read, uncounted.
  */
 #include "broker/group.h"
 
@@ -499,6 +501,8 @@ group_batch_add(struct group_batch *b, struct pend *p, const MDB_val *v)
 	p->state = PEND_DELIVERED;
 	p->sub = b->s;
 	p->deliveries++;
+	if (b->s->left != UINT64_MAX)
+		b->s->left--;
 	p->at_ms = b->now + group_wait_ms(b->g, p->deliveries);
 	/* Delivery counts and progress are part of the stored state. */
 	b->g->dirty = 1;
@@ -595,7 +599,7 @@ group_deliver(struct group *g, struct sub *s)
 	MDB_txn			*txn;
 	int			 rc;
 
-	if (s->unacked >= s->max_unacked || (s->sink != NULL ?
+	if (s->unacked >= s->max_unacked || s->left == 0 || (s->sink != NULL ?
 	    !s->sink->ready(s->sink_arg) : !conn_writable(s->conn)))
 		return (0);
 	b.g = g;
@@ -604,6 +608,8 @@ group_deliver(struct group *g, struct sub *s)
 	b.max = s->max_unacked - s->unacked;
 	if (b.max > GROUP_FRAME_RECORDS)
 		b.max = GROUP_FRAME_RECORDS;
+	if (b.max > s->left)
+		b.max = (size_t)s->left;
 	b.last = station_committed(g->st);
 	b.now = group_now_ms();
 	b.dead = NULL;
@@ -781,6 +787,7 @@ group_subscribe(struct conn *c, uint64_t id, struct station *st,
 	s->conn = c;
 	s->max_unacked = req->max_unacked != 0 ? req->max_unacked :
 	    def_unacked;
+	s->left = req->max_messages != 0 ? req->max_messages : UINT64_MAX;
 	if (s->max_unacked > GROUP_MAX_UNACKED)
 		s->max_unacked = GROUP_MAX_UNACKED;
 	if (req->consumer != NULL)
@@ -933,6 +940,30 @@ group_term(struct conn *c, uint64_t id, const Tupelo__Term *t)
 	group_pump(g);
 }
 
+/*
+ * The member gives back n seqs it was sent but never read: as if they had
+ * not been delivered, so that they count no delivery towards the dead
+ * letters.
+ */
+static void
+group_sub_unread(struct sub *s, const uint64_t *seqs, size_t n)
+{
+	struct group	*g = s->g;
+	struct pend	*p;
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		if ((p = group_win_find(g, seqs[i])) == NULL ||
+		    p->state != PEND_DELIVERED || p->sub != s ||
+		    p->deliveries == 0)
+			continue;
+		if (p->deliveries > 1)
+			g->redelivered--;
+		p->deliveries--;
+		g->dirty = 1;
+	}
+}
+
 /* The member leaves; what it had unacked waits for another. */
 static void
 group_sub_leave(struct sub *s)
@@ -965,12 +996,13 @@ group_sub_leave(struct sub *s)
 }
 
 void
-group_unsubscribe(struct conn *c, uint64_t id, uint64_t sub)
+group_unsubscribe(struct conn *c, uint64_t id, const Tupelo__Unsubscribe *u)
 {
 	struct sub	*s;
 
-	if ((s = group_sub_get(c, id, sub)) == NULL)
+	if ((s = group_sub_get(c, id, u->sub)) == NULL)
 		return;
+	group_sub_unread(s, u->unread, u->n_unread);
 	group_sub_leave(s);
 	conn_send_ok(c, id);
 }
@@ -996,6 +1028,7 @@ group_sink_join(struct group *g, const struct group_sink *sink, void *arg,
 	s->sink = sink;
 	s->sink_arg = arg;
 	s->max_unacked = credit;
+	s->left = UINT64_MAX;
 	snprintf(s->name, sizeof s->name, "%s", name);
 	TAILQ_INSERT_TAIL(&g->subs, s, entry);
 	group_pump(g);

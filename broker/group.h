@@ -63,6 +63,8 @@ struct sub {
 	void			*sink_arg;
 	uint32_t		 max_unacked;
 	uint32_t		 unacked;
+	uint64_t		 left;		/* deliveries it may still
+						   have; UINT64_MAX: any */
 	char			 name[64];	/* consumer name, escaped */
 	TAILQ_ENTRY(sub)	 entry;
 };
@@ -131,7 +133,7 @@ void	group_ack(struct conn *, uint64_t, const Tupelo__Ack *);
 void	group_nack(struct conn *, uint64_t, const Tupelo__Nack *);
 void	group_in_progress(struct conn *, uint64_t, const Tupelo__InProgress *);
 void	group_term(struct conn *, uint64_t, const Tupelo__Term *);
-void	group_unsubscribe(struct conn *, uint64_t, uint64_t);
+void	group_unsubscribe(struct conn *, uint64_t, const Tupelo__Unsubscribe *);
 
 uint64_t group_sub_id(struct sub *);
 /* The connection is closing: the sub leaves, its deliveries go back. */

@@ -3,7 +3,8 @@
  *
  * The stored state (GroupState in tupelo.proto) is compact whatever the
  * history: the ack floor, the acked seqs above it, the highest seq
- * delivered, and the delivery counts above one of what is not acked. One
+ * delivered, and the delivery counts other than one of what is not acked
+ * (0: a leaving member gave the delivery back unread). One
  * save is at the writer at a time; acks that arrive meanwhile wait for the
  * next, and are confirmed when it is durable. Progress no one waits for
  * (deliveries, plain acks) is saved GSTATE_SAVE_MS later, so that at a
@@ -161,7 +162,7 @@ gstate_snapshot(struct group *g, struct gstate_op *op)
 	for (i = 0; i < g->len; i++) {
 		p = &g->win[g->head + i];
 		nacked += p->state == PEND_ACKED;
-		ncounted += p->state != PEND_ACKED && p->deliveries > 1;
+		ncounted += p->state != PEND_ACKED && p->deliveries != 1;
 	}
 	nacked += g->nskip - g->skip_head;
 	ncounted += g->ncounted - g->icounted;
@@ -177,7 +178,7 @@ gstate_snapshot(struct group *g, struct gstate_op *op)
 		p = &g->win[g->head + i];
 		if (p->state == PEND_ACKED)
 			s->acked[s->n_acked++] = p->seq;
-		else if (p->deliveries > 1) {
+		else if (p->deliveries != 1) {
 			s->counted_seqs[s->n_counted_seqs++] = p->seq;
 			s->counts[s->n_counts++] = p->deliveries;
 		}

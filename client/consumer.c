@@ -9,6 +9,12 @@
  * matter at once (a redelivery delay, an ack wait to restart), so each is
  * sent when called, after the gathered acks to keep their order, and is
  * counted like an Ack.
+ *
+ * The broker sends up to max_unacked messages ahead of tp_consume; what
+ * the application never took is named in the Unsubscribe of
+ * tp_consumer_free, so that those deliveries are not counted. With
+ * max_messages the broker sends no more than that in all, and
+ * tp_consume hands out no more even from a broker that ignores it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +39,8 @@ struct consumer_batch {
 struct tp_consumer {
 	struct tp_conn			*conn;	/* borrowed until free */
 	uint64_t			 sub;
+	uint64_t			 left;	/* messages still to hand
+						   out; UINT64_MAX: any */
 	TAILQ_HEAD(, consumer_batch)	 queue;	/* owned, oldest first */
 	int				 lost;	/* a delivery dropped: ENOMEM */
 
@@ -145,6 +153,7 @@ consumer_subscribe(struct tp_consumer *c, const char *station,
 	}
 	if (opts != NULL && opts->ephemeral)
 		s.ephemeral = 1;
+	s.max_messages = c->left != UINT64_MAX ? c->left : 0;
 	f.body_case = TUPELO__FRAME__BODY_SUBSCRIBE;
 	f.subscribe = &s;
 	if ((code = conn_request(c->conn, &f, &reply, err)) != TP_OK)
@@ -158,17 +167,40 @@ consumer_subscribe(struct tp_consumer *c, const char *station,
 	return (code);
 }
 
+/*
+ * Leave the group, naming the queued messages the application never took
+ * (at most a frame's worth; any beyond count as delivered).
+ */
 static void
 consumer_unsubscribe(struct tp_consumer *c)
 {
 	Tupelo__Frame		 f = TUPELO__FRAME__INIT, *reply = NULL;
 	Tupelo__Unsubscribe	 u = TUPELO__UNSUBSCRIBE__INIT;
+	struct consumer_batch	*b;
+	Tupelo__Deliver		*d;
+	uint64_t		*unread = NULL;
+	size_t			 n = 0, i;
 
+	TAILQ_FOREACH(b, &c->queue, entry)
+		n += b->f->deliver->n_records - b->next;
+	if (n > VALIDATE_BATCH_MAX)
+		n = VALIDATE_BATCH_MAX;
+	/* Without memory for the list they count as delivered. */
+	if (n > 0 && (unread = calloc(n, sizeof *unread)) != NULL) {
+		TAILQ_FOREACH(b, &c->queue, entry) {
+			d = b->f->deliver;
+			for (i = b->next; i < d->n_records &&
+			    u.n_unread < n; i++)
+				unread[u.n_unread++] = d->records[i]->seq;
+		}
+		u.unread = unread;
+	}
 	u.sub = c->sub;
 	f.body_case = TUPELO__FRAME__BODY_UNSUBSCRIBE;
 	f.unsubscribe = &u;
 	if (conn_request(c->conn, &f, &reply, NULL) == TP_OK)
 		frame_free(reply);
+	free(unread);
 }
 
 int
@@ -190,6 +222,8 @@ tp_consumer_new(struct tp_conn *conn, const char *station, const char *group,
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		return (error_set(err, TP_ENOMEM, "no memory for a consumer"));
 	c->conn = conn;
+	c->left = opts != NULL && opts->max_messages != 0 ?
+	    opts->max_messages : UINT64_MAX;
 	TAILQ_INIT(&c->queue);
 	if ((code = consumer_subscribe(c, station, group, opts, err)) != TP_OK)
 		goto fail;
@@ -221,12 +255,22 @@ tp_consume(struct tp_consumer *c, int timeout_ms, struct tp_msg **out,
 			return (error_set(err, TP_ENOMEM, "no memory for a "
 			    "delivery; it comes again after the ack wait"));
 		}
+		if (c->left == 0) {
+			/* Settle what was taken: nothing more comes. */
+			if ((code = consumer_send_acks(c, 1, err)) != TP_OK)
+				return (code);
+			return (error_set(err, TP_EDONE, "the consumer has "
+			    "had the max_messages it asked for"));
+		}
 		if ((b = TAILQ_FIRST(&c->queue)) != NULL) {
 			d = b->f->deliver;
-			if (b->next < d->n_records)
+			if (b->next < d->n_records) {
+				if (c->left != UINT64_MAX)
+					c->left--;
 				return (msg_from_record(c->conn,
 				    d->records[b->next++],
 				    out, err));
+			}
 			TAILQ_REMOVE(&c->queue, b, entry);
 			frame_free(b->f);
 			free(b);

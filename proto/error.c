@@ -36,6 +36,7 @@ static const struct error_entry error_table[] = {
 	{ TP_ESHUTDOWN, "TP_ESHUTDOWN", "broker shutting down", 0 },
 	{ TP_ECONN, "TP_ECONN", "connection failed or lost", 0 },
 	{ TP_ETIMEDOUT, "TP_ETIMEDOUT", "timed out", 0 },
+	{ TP_EDONE, "TP_EDONE", "consumer had its max_messages", 0 },
 	{ TP_EFUNCTION, "TP_EFUNCTION", "the function failed", 0 },
 };
 

@@ -159,8 +159,10 @@ validate_request(const Tupelo__Frame *f, struct tp_err *err)
 	case TUPELO__FRAME__BODY_HELLO:
 	case TUPELO__FRAME__BODY_DICT_GET:
 	case TUPELO__FRAME__BODY_STATION_LIST:
-	case TUPELO__FRAME__BODY_UNSUBSCRIBE:
 		return (TP_OK);
+	case TUPELO__FRAME__BODY_UNSUBSCRIBE:
+		return (validate_seqs("unread seqs",
+		    f->unsubscribe->n_unread, err));
 	case TUPELO__FRAME__BODY_STATION_CREATE:
 		if (f->station_create->config == NULL)
 			return (error_set(err, TP_EINVAL,

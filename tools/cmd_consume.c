@@ -190,6 +190,8 @@ consume_loop(const struct cmd_ctx *ctx, struct tp_consumer *c,
 			if (code == TP_ETIMEDOUT)
 				continue;
 		}
+		if (code == TP_EDONE)
+			break;
 		if (code != TP_OK) {
 			rc = cmd_fail(&err);
 			break;
@@ -304,10 +306,11 @@ consume_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	run.nack_delay_ms = (uint32_t)delay;
 	if (g.set)
 		co.group = &g.opts;
-	/* No more in flight than wanted: extras would count a delivery. */
+	/* No more delivered than wanted: extras would count a delivery. */
 	co.max_unacked = unacked != 0 ? (uint32_t)unacked : CONSUME_UNACKED;
 	if (run.count != 0 && unacked == 0 && run.count < co.max_unacked)
 		co.max_unacked = (uint32_t)run.count;
+	co.max_messages = run.count;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = consume_signal;
 	sigemptyset(&sa.sa_mask);

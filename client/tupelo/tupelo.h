@@ -66,6 +66,7 @@ enum tp_code {
 	TP_ESHUTDOWN = 25,	/* broker shutting down */
 	TP_ECONN = 30,		/* cannot connect, or connection lost */
 	TP_ETIMEDOUT = 31,	/* no answer or message within the timeout */
+	TP_EDONE = 32,		/* the consumer had its max_messages */
 	TP_EFUNCTION = 40,	/* the function failed (tp_request) */
 };
 
@@ -357,6 +358,11 @@ struct tp_consumer_opts {
 	const struct tp_group_opts *group;
 	int		 ephemeral;	/* 1: a group of this consumer only,
 					   not stored, gone when it is */
+	/* Messages to receive in all, redeliveries included: the broker
+	   sends no more, then tp_consume() returns TP_EDONE. 0: no
+	   limit. A consumer that wants n messages sets n, so that none
+	   is delivered to it only to wait unread. */
+	uint64_t	 max_messages;
 };
 
 /*
@@ -370,10 +376,12 @@ int	tp_consumer_new(struct tp_conn *conn, const char *station,
 	    struct tp_consumer **out, struct tp_err *err);
 /*
  * Wait up to timeout_ms (-1: forever, 0: poll) for the next message.
- * Returns TP_OK with *out set (free with tp_msg_free()), TP_ETIMEDOUT if
- * none came, TP_EPROTO or TP_ETOOBIG for a message whose payload cannot be
- * decoded (it is skipped: unacked, the group delivers it again),
- * TP_ENOMEM, or a connection error.
+ * The broker sends up to max_unacked messages ahead; they wait in c until
+ * taken here. Returns TP_OK with *out set (free with tp_msg_free()),
+ * TP_ETIMEDOUT if none came, TP_EDONE once max_messages were handed out,
+ * TP_EPROTO or TP_ETOOBIG for a message whose payload cannot be decoded
+ * (it is skipped: unacked, the group delivers it again), TP_ENOMEM, or a
+ * connection error.
  */
 int	tp_consume(struct tp_consumer *c, int timeout_ms, struct tp_msg **out,
 	    struct tp_err *err);
@@ -412,7 +420,9 @@ int	tp_consumer_commit(struct tp_consumer *c, int timeout_ms,
 	    struct tp_err *err);
 /*
  * Commit pending acks (waiting up to the connection timeout), leave the
- * group and free c. Unacked messages go back to the group.
+ * group and free c. Unacked messages go back to the group; those sent
+ * ahead that tp_consume() never handed out go back uncounted, as if never
+ * delivered (so they do not draw nearer the dead-letter station).
  */
 void	tp_consumer_free(struct tp_consumer *c);
 

@@ -192,6 +192,41 @@ test_cli_consume_json(void **state)
 	free(out);
 }
 
+/*
+ * Issue 14: "consume -n 1" five times on a group that dead-letters what
+ * it delivered once without an ack prints messages 1..5 in order, each
+ * delivered once, and nothing goes to the dead-letter station.
+ */
+static void
+test_cli_issue14_consume_n_takes_n(void **state)
+{
+	struct broker	*b = *state;
+	char		*out, want[64];
+	int		 i;
+
+	run_ok(b, &out, "station create cli.n");
+	free(out);
+	run_ok(b, &out, "produce cli.n m1 m2 m3 m4 m5 m6 m7");
+	free(out);
+	run_ok(b, &out, "group create cli.n g --max-deliveries 1");
+	free(out);
+	for (i = 1; i <= 5; i++) {
+		run_ok(b, &out, "consume cli.n -g g -n 1 --json");
+		snprintf(want, sizeof want, "\"seq\":%d,", i);
+		assert_non_null(strstr(out, want));
+		assert_non_null(strstr(out, "\"deliveries\":1,"));
+		/* One line: one message. */
+		assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
+		free(out);
+	}
+	run_ok(b, &out, "--json station info cli.n.dls");
+	assert_non_null(strstr(out, "\"messages\":0,"));
+	free(out);
+	run_ok(b, &out, "consume cli.n -g g -n 2");
+	assert_string_equal(out, "m6\nm7\n");
+	free(out);
+}
+
 static void
 test_cli_broker_down(void **state)
 {
@@ -362,6 +397,7 @@ main(void)
 		cmocka_unit_test(test_cli_produce_arguments_and_headers),
 		cmocka_unit_test(test_cli_hundred_thousand_lines),
 		cmocka_unit_test(test_cli_consume_json),
+		cmocka_unit_test(test_cli_issue14_consume_n_takes_n),
 		cmocka_unit_test(test_cli_broker_down),
 		cmocka_unit_test(test_cli_produce_refused_says_why),
 		cmocka_unit_test(test_cli_station_update_and_compression),

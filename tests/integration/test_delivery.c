@@ -753,6 +753,119 @@ test_delivery_sigkill_mid_consume(void **state)
 	tp_close(c);
 }
 
+/* How many messages the dead-letter station of station holds. */
+static uint64_t
+dead_letters(struct tp_conn *c, const char *station)
+{
+	struct tp_station_info	info;
+	struct tp_err		err;
+	char			dls[TP_NAME_MAX + 1];
+
+	snprintf(dls, sizeof dls, "%s.dls", station);
+	if (tp_station_info(c, dls, &info, &err) != TP_OK)
+		fail_msg("station info %s: %s", dls, err.message);
+	return (info.messages);
+}
+
+/* A group that dead-letters what it delivered once without an ack. */
+static void
+once_only_group(struct tp_conn *c, const char *station)
+{
+	struct tp_group_opts	g;
+	struct tp_err		err;
+
+	memset(&g, 0, sizeof g);
+	g.max_deliveries = 1;
+	assert_int_equal(tp_station_create(c, station, NULL, &err), TP_OK);
+	produce_n(c, station, 8);
+	assert_int_equal(tp_group_create(c, station, "g", &g, &err), TP_OK);
+}
+
+/*
+ * Issue 14: a consumer that takes one message and leaves, five times,
+ * gets messages 1..5 in order, each delivered once: what the broker sent
+ * ahead (a credit of 3) and the application never took is given back
+ * uncounted, so with max_deliveries 1 nothing goes to the dead letters.
+ */
+static void
+test_delivery_issue14_unread_given_back(void **state)
+{
+	struct broker		*b = *state;
+	struct tp_conn		*c = harness_connect(b, "test_delivery");
+	struct tp_consumer	*cons;
+	struct tp_msg		*m;
+	struct tp_err		 err;
+	uint64_t		 i;
+
+	once_only_group(c, "unread");
+	for (i = 1; i <= 5; i++) {
+		cons = consumer(c, "unread", "g", NULL, 3);
+		assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
+		assert_int_equal(tp_msg_seq(m), i);
+		assert_int_equal(tp_msg_deliveries(m), 1);
+		assert_int_equal(tp_ack(cons, m, &err), TP_OK);
+		tp_msg_free(m);
+		/* Let the broker send ahead into the freed credit. */
+		assert_int_equal(tp_consumer_commit(cons, 10000, &err), TP_OK);
+		tp_consumer_free(cons);
+	}
+	assert_int_equal(dead_letters(c, "unread"), 0);
+	tp_close(c);
+}
+
+/*
+ * Issue 14: with max_messages n the broker sends n messages in all, and
+ * tp_consume says TP_EDONE after them, even with credit left.
+ */
+static void
+test_delivery_issue14_max_messages(void **state)
+{
+	struct broker		*b = *state;
+	struct tp_conn		*c = harness_connect(b, "test_delivery");
+	struct tp_consumer_opts	 o;
+	struct tp_group_info	 gi;
+	struct tp_consumer	*cons;
+	struct tp_msg		*m;
+	struct tp_err		 err;
+	uint64_t		 i;
+
+	once_only_group(c, "limited");
+	memset(&o, 0, sizeof o);
+	o.max_messages = 1;
+	for (i = 1; i <= 5; i++) {
+		assert_int_equal(tp_consumer_new(c, "limited", "g", &o, &cons,
+		    &err), TP_OK);
+		assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
+		assert_int_equal(tp_msg_seq(m), i);
+		assert_int_equal(tp_msg_deliveries(m), 1);
+		assert_int_equal(tp_ack(cons, m, &err), TP_OK);
+		tp_msg_free(m);
+		assert_int_equal(tp_consume(cons, 200, &m, &err), TP_EDONE);
+		assert_int_equal(err.code, TP_EDONE);
+		assert_int_equal(tp_consumer_commit(cons, 10000, &err), TP_OK);
+		tp_consumer_free(cons);
+	}
+	/* Its credit freed by acks, it is still sent no third message. */
+	o.max_messages = 2;
+	o.max_unacked = 1;
+	assert_int_equal(tp_consumer_new(c, "limited", "g", &o, &cons, &err),
+	    TP_OK);
+	for (i = 6; i <= 7; i++) {
+		assert_int_equal(tp_consume(cons, 10000, &m, &err), TP_OK);
+		assert_int_equal(tp_msg_seq(m), i);
+		assert_int_equal(tp_ack(cons, m, &err), TP_OK);
+		tp_msg_free(m);
+		assert_int_equal(tp_consumer_commit(cons, 10000, &err), TP_OK);
+	}
+	assert_int_equal(tp_consume(cons, 200, &m, &err), TP_EDONE);
+	assert_int_equal(tp_group_info(c, "limited", "g", &gi, &err), TP_OK);
+	assert_int_equal(gi.delivered_seq, 7);
+	assert_int_equal(gi.pending, 0);
+	tp_consumer_free(cons);
+	assert_int_equal(dead_letters(c, "limited"), 0);
+	tp_close(c);
+}
+
 int
 main(void)
 {
@@ -769,6 +882,8 @@ main(void)
 		cmocka_unit_test(test_delivery_counts_survive_stop),
 		cmocka_unit_test(test_delivery_commit_after_lazy_acks),
 		cmocka_unit_test(test_delivery_sigkill_mid_consume),
+		cmocka_unit_test(test_delivery_issue14_unread_given_back),
+		cmocka_unit_test(test_delivery_issue14_max_messages),
 	};
 
 	harness_watchdog(600);

@@ -37,6 +37,7 @@ static const struct {
 	{ TP_ESHUTDOWN, "TP_ESHUTDOWN" },
 	{ TP_ECONN, "TP_ECONN" },
 	{ TP_ETIMEDOUT, "TP_ETIMEDOUT" },
+	{ TP_EDONE, "TP_EDONE" },
 	{ TP_EFUNCTION, "TP_EFUNCTION" },
 };
 #define NCODES	(sizeof codes / sizeof codes[0])
@@ -83,6 +84,7 @@ test_error_codes_are_wire_values(void **state)
 	assert_int_equal(TP_ESHUTDOWN, 25);
 	assert_int_equal(TP_ECONN, 30);
 	assert_int_equal(TP_ETIMEDOUT, 31);
+	assert_int_equal(TP_EDONE, 32);
 	assert_int_equal(TP_ENOTRIGGER, 11);
 	assert_int_equal(TP_EFUNCTION, 40);
 }
@@ -114,7 +116,7 @@ test_error_server_class(void **state)
 static void
 test_error_unknown_code(void **state)
 {
-	static const int unknown[] = { -1, 12, 19, 26, 29, 32, 39, 41, 1000 };
+	static const int unknown[] = { -1, 12, 19, 26, 29, 33, 39, 41, 1000 };
 	size_t	i;
 
 	(void)state;

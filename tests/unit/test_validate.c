@@ -619,6 +619,29 @@ test_validate_request_ack_too_many(void **state)
 	free(seqs);
 }
 
+static void
+test_validate_request_unread_too_many(void **state)
+{
+	Tupelo__Frame		 f = TUPELO__FRAME__INIT;
+	Tupelo__Unsubscribe	 u = TUPELO__UNSUBSCRIBE__INIT;
+	uint64_t		*seqs;
+
+	(void)state;
+	seqs = calloc(VALIDATE_BATCH_MAX + 1, sizeof *seqs);
+	assert_non_null(seqs);
+	f.id = 1;
+	f.body_case = TUPELO__FRAME__BODY_UNSUBSCRIBE;
+	f.unsubscribe = &u;
+	u.unread = seqs;
+	u.n_unread = VALIDATE_BATCH_MAX + 1;
+	check_refused(&f, TP_EINVAL);
+	u.n_unread = VALIDATE_BATCH_MAX;
+	assert_int_equal(validate_request(&f, NULL), TP_OK);
+	u.n_unread = 0;
+	assert_int_equal(validate_request(&f, NULL), TP_OK);
+	free(seqs);
+}
+
 int
 main(void)
 {
@@ -650,6 +673,7 @@ main(void)
 		cmocka_unit_test(test_validate_request_read_bad_station),
 		cmocka_unit_test(test_validate_request_read_too_many),
 		cmocka_unit_test(test_validate_request_ack_too_many),
+		cmocka_unit_test(test_validate_request_unread_too_many),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
