@@ -67,7 +67,9 @@ produce_print(const struct cmd_ctx *ctx, const struct produce_result *r)
 	if (r->duplicates > 0)
 		printf(", %" PRIu64 " duplicate%s", r->duplicates,
 		    r->duplicates == 1 ? "" : "s");
-	if (r->count > 0 || r->duplicates > 0)
+	if ((r->count > 0 || r->duplicates > 0) && r->first == r->last)
+		printf(", seq %" PRIu64, r->first);
+	else if (r->count > 0 || r->duplicates > 0)
 		printf(", seq %" PRIu64 "..%" PRIu64, r->first, r->last);
 	putchar('\n');
 }

@@ -71,6 +71,75 @@ tupelo_group_usage(const char *name, FILE *f)
 	return (found);
 }
 
+/* Edit distance of a and b, counted up to 3 (more: 3). */
+static size_t
+tupelo_distance(const char *a, const char *b)
+{
+	size_t	row[32], i, j, diag, up, best;
+	size_t	la = strlen(a), lb = strlen(b);
+
+	if (la >= sizeof row || lb >= sizeof row)
+		return (3);
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		diag = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			up = row[j];
+			best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return (row[lb] < 3 ? row[lb] : 3);
+}
+
+/*
+ * One line for a command that does not exist: the nearest one, or the
+ * option meant by a word like "version", then where the list is.
+ */
+static void
+tupelo_unknown(const char *name)
+{
+	const struct cmd_entry	*e;
+	const char		*near = NULL;
+	size_t			 i, d, best = 3;
+
+	if (strcmp(name, "version") == 0 || strcmp(name, "help") == 0) {
+		fprintf(stderr, "tupelo: unknown command '%s'; did you mean "
+		    "'tupelo --%s'?\n", name, name);
+		return;
+	}
+	for (i = 0; i < TUPELO_NTABLES; i++) {
+		for (e = tupelo_tables[i]; e->name != NULL; e++) {
+			if ((d = tupelo_distance(name, e->name)) < best) {
+				best = d;
+				near = e->name;
+			}
+		}
+	}
+	if (near != NULL)
+		fprintf(stderr, "tupelo: unknown command '%s'; did you mean "
+		    "'%s'?\n", name, near);
+	else
+		fprintf(stderr, "tupelo: unknown command '%s'; 'tupelo "
+		    "--help' lists them\n", name);
+}
+
+/* The short usage, for a bad option. */
+static void
+tupelo_hint(void)
+{
+	fprintf(stderr, "usage: tupelo [-u URL] [--json] COMMAND [ARGS]\n"
+	    "'tupelo --help' lists the commands, 'tupelo COMMAND --help' "
+	    "explains one\n");
+}
+
 /* Find name (and sub, for commands that have one); NULL if unknown. */
 static const struct cmd_entry *
 tupelo_find(const char *name, const char *sub)
@@ -122,7 +191,7 @@ main(int argc, char **argv)
 			ctx.json = 1;
 			break;
 		default:
-			tupelo_usage(stderr);
+			tupelo_hint();
 			return (CMD_USAGE);
 		}
 	}
@@ -136,10 +205,9 @@ main(int argc, char **argv)
 		if (sub != NULL && (strcmp(sub, "--help") == 0 ||
 		    strcmp(sub, "-h") == 0) && tupelo_group_usage(name, stdout))
 			return (CMD_OK);
-		if (!tupelo_group_usage(name, NULL)) {
-			fprintf(stderr, "tupelo: unknown command '%s'\n", name);
-			tupelo_usage(stderr);
-		} else {
+		if (!tupelo_group_usage(name, NULL))
+			tupelo_unknown(name);
+		else {
 			if (sub != NULL)
 				fprintf(stderr, "tupelo: unknown command '%s "
 				    "%s'\n", name, sub);

@@ -84,6 +84,17 @@ test_cli_usage_errors(void **state)
 	assert_true(strlen(err) > 0);
 	free(out);
 	free(err);
+	/* A mistyped command gets one line that says what was meant. */
+	assert_int_equal(cli_run(b, NULL, &out, &err, "version"), 2);
+	assert_non_null(strstr(err, "--version"));
+	assert_ptr_equal(strchr(err, '\n'), err + strlen(err) - 1);
+	free(out);
+	free(err);
+	assert_int_equal(cli_run(b, NULL, &out, &err, "consme x"), 2);
+	assert_non_null(strstr(err, "'consume'"));
+	assert_ptr_equal(strchr(err, '\n'), err + strlen(err) - 1);
+	free(out);
+	free(err);
 	assert_int_equal(cli_run(b, NULL, &out, &err, "station create"), 2);
 	free(out);
 	free(err);
@@ -115,6 +126,12 @@ test_cli_produce_arguments_and_headers(void **state)
 	free(out);
 	run_ok(b, &out, "consume cli.h -g g -n 3");
 	assert_string_equal(out, "one\ntwo\nthree\n");
+	free(out);
+	run_ok(b, &out, "produce cli.h four");
+	assert_string_equal(out, "stored 1 message, seq 4\n");
+	free(out);
+	run_ok(b, &out, "consume cli.h -g g -n 1");
+	assert_string_equal(out, "four\n");
 	free(out);
 	run_ok(b, &out, "read cli.h --from 2 -n 1 --json");
 	assert_non_null(strstr(out, "\"seq\""));
