@@ -1,22 +1,36 @@
 /*
  * The data directory checker. It opens the LMDB environment read-only
- * (MDB_RDONLY, without the storage lock, creating nothing), so it can run
- * beside the tupelod that serves the directory, and reads everything in
- * one read transaction: a consistent snapshot even while the broker
- * writes. Each problem is one line "check: <what>: <problem>"; names taken
- * from the data are escaped, since a damaged file may hold any byte.
+ * (MDB_RDONLY, creating nothing), so it can run beside the tupelod that
+ * serves the directory, and reads everything in one read transaction: a
+ * consistent snapshot even while the broker writes.
+ *
+ * When no tupelod serves the directory (the checker then holds its lock,
+ * so none starts meanwhile), it looks at it as the next start will: from
+ * the write-ahead log's checkpoint. After a power cut LMDB's newest meta
+ * pages may describe pages that never reached the disk; a start puts the
+ * checkpoint's meta pages back and applies the log's frames. The checker
+ * maps the checkpoint's copies over the first two pages of its private,
+ * read-only view of data.mdb, so it reads the checkpoint's snapshot, and
+ * says "needs recovery" when a start would change anything.
+ *
+ * Each problem is one line "check: <what>: <problem>"; names taken from
+ * the data are escaped, since a damaged file may hold any byte.
  * Single-threaded; nothing is kept after check_run() returns.
  */
 #include "broker/check.h"
 
+#include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "broker/trigger.h"
 #include "proto/error.h"
@@ -25,6 +39,7 @@
 #include "storage/record.h"
 #include "storage/slog.h"
 #include "storage/store.h"
+#include "storage/wal.h"
 
 #define CHECK_PATH_MAX		4096
 #define CHECK_SHOWN_MAX		256	/* bytes of an escaped name shown */
@@ -48,6 +63,11 @@ struct check_station {
 struct check {
 	const char		*dir;		/* borrowed from the caller */
 	FILE			*out;		/* borrowed from the caller */
+	int			 lock_fd;	/* tupelod.lock, held; or -1 */
+	int			 offline;	/* no tupelod serves dir */
+	struct wal_view		 view;		/* owned: the checkpoint */
+	const char		*recover;	/* why a start changes it */
+	int			 unreadable;	/* as it is, before that */
 	MDB_env			*env;		/* owned */
 	MDB_txn			*txn;		/* owned, read-only */
 	MDB_dbi			 main;		/* the unnamed database */
@@ -169,6 +189,128 @@ check_find(struct check *c, const char *name, size_t len)
 }
 
 /*
+ * Is a tupelod serving the directory? If not, hold its lock for the
+ * check, so that none starts (and recovers) while it reads.
+ */
+static void
+check_lock(struct check *c)
+{
+	char	path[CHECK_PATH_MAX];
+
+	snprintf(path, sizeof path, "%s/tupelod.lock", c->dir);
+	if ((c->lock_fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		c->offline = 1;
+		return;
+	}
+	if (flock(c->lock_fd, LOCK_EX | LOCK_NB) == 0) {
+		c->offline = 1;
+		return;
+	}
+	close(c->lock_fd);
+	c->lock_fd = -1;
+}
+
+/*
+ * Offline: read the log's checkpoint, and say why a start would change
+ * the directory (c->recover), if it would. -1 on a problem.
+ */
+static int
+check_view(struct check *c)
+{
+	struct tp_err	 err;
+	char		 path[CHECK_PATH_MAX];
+	uint8_t		*meta = NULL;
+	size_t		 len;
+	int		 fd, same = 0;
+
+	if (wal_view_read(c->dir, &c->view, &err) != TP_OK) {
+		check_problem(c, c->dir, "write-ahead log: %s", err.message);
+		return (-1);
+	}
+	if (!c->view.checkpoint)
+		return (0);
+	len = 2 * (size_t)c->view.psize;
+	snprintf(path, sizeof path, "%s/data.mdb", c->dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1 &&
+	    (meta = malloc(len)) != NULL &&
+	    pread(fd, meta, len, 0) == (ssize_t)len)
+		same = memcmp(meta, c->view.meta, len) == 0;
+	free(meta);
+	if (fd != -1)
+		close(fd);
+	if (!same)
+		c->recover = "data.mdb was written after the write-ahead "
+		    "log's last checkpoint (as after a crash)";
+	else if (c->view.frames > 0)
+		c->recover = "the write-ahead log holds changes after its "
+		    "last checkpoint";
+	return (0);
+}
+
+/*
+ * Where LMDB mapped data.mdb (its API does not say): the mapping of the
+ * file's inode at offset 0 in /proc/self/maps. NULL if not found.
+ */
+static void *
+check_map_base(struct check *c)
+{
+	struct stat	 sb;
+	FILE		*f;
+	char		 line[CHECK_PATH_MAX + 128];
+	unsigned long	 start, off, ino;
+	mdb_filehandle_t fd;
+	void		*base = NULL;
+
+	if (mdb_env_get_fd(c->env, &fd) != 0 || fstat(fd, &sb) != 0 ||
+	    (f = fopen("/proc/self/maps", "r")) == NULL)
+		return (NULL);
+	while (base == NULL && fgets(line, sizeof line, f) != NULL) {
+		if (sscanf(line, "%lx-%*x %*s %lx %*s %lu", &start, &off,
+		    &ino) == 3 && off == 0 && ino == (unsigned long)sb.st_ino)
+			base = (void *)start;
+	}
+	fclose(f);
+	return (base);
+}
+
+/*
+ * Make LMDB read the checkpoint: its meta pages over the first two pages
+ * of the map, privately (data.mdb is not written). Again after a remap.
+ */
+static int
+check_overlay(struct check *c)
+{
+	MDB_stat	 ms;
+	size_t		 len = 2 * (size_t)c->view.psize;
+	long		 page = sysconf(_SC_PAGESIZE);
+	void		*base, *p;
+
+	if (!c->offline || !c->view.checkpoint)
+		return (0);
+	if (mdb_env_stat(c->env, &ms) != 0 || ms.ms_psize != c->view.psize) {
+		check_problem(c, c->dir, "LMDB page size does not match the "
+		    "write-ahead log");
+		return (-1);
+	}
+	if (page <= 0 || len % (size_t)page != 0 ||
+	    (base = check_map_base(c)) == NULL) {
+		check_problem(c, c->dir, "cannot read the write-ahead log's "
+		    "checkpoint: data.mdb's map not found");
+		return (-1);
+	}
+	p = mmap(base, len, PROT_READ | PROT_WRITE,
+	    MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		check_problem(c, c->dir, "cannot map the checkpoint: %s",
+		    strerror(errno));
+		return (-1);
+	}
+	memcpy(p, c->view.meta, len);
+	mprotect(p, len, PROT_READ);
+	return (0);
+}
+
+/*
  * Open the environment read-only and begin the read transaction. The
  * handle table is sized from the unnamed database, which lists every named
  * one; if the broker added stations in between, open again.
@@ -192,30 +334,53 @@ check_open(struct check *c)
 		check_problem(c, c->dir, "not a directory");
 		return (-1);
 	}
+	check_lock(c);
+	if (c->offline && check_view(c) != 0)
+		return (-1);
 	snprintf(path, sizeof path, "%s/data.mdb", c->dir);
 	if (stat(path, &sb) == -1) {
-		check_problem(c, c->dir, "not a tupelod data directory: "
-		    "data.mdb: %s", strerror(errno));
+		check_problem(c, c->dir, "%s: data.mdb: %s",
+		    c->view.checkpoint ? "the write-ahead log holds a "
+		    "checkpoint of a lost database" : "not a tupelod data "
+		    "directory", strerror(errno));
 		return (-1);
 	}
 	if (!S_ISREG(sb.st_mode)) {
 		check_problem(c, c->dir, "data.mdb is not a regular file");
 		return (-1);
 	}
-	/* No lock file: nobody has it open, and LMDB would create one. */
+	/*
+	 * Offline, LMDB's lock file is stale (a start removes it); without
+	 * one, nobody has the environment open, and LMDB would create one.
+	 */
 	snprintf(path, sizeof path, "%s/lock.mdb", c->dir);
-	if (stat(path, &sb) == -1 && errno == ENOENT)
+	if (c->offline || (stat(path, &sb) == -1 && errno == ENOENT))
 		flags |= MDB_NOLOCK;
 
 	for (tries = 0;; tries++) {
 		if ((rc = mdb_env_create(&c->env)) != 0 ||
-		    (rc = mdb_env_set_maxdbs(c->env, (MDB_dbi)maxdbs)) != 0 ||
-		    (rc = mdb_env_open(c->env, c->dir, flags, 0)) != 0)
+		    (rc = mdb_env_set_maxdbs(c->env, (MDB_dbi)maxdbs)) != 0)
 			goto fail;
+		if ((rc = mdb_env_open(c->env, c->dir, flags, 0)) != 0 &&
+		    c->recover != NULL) {
+			/* A torn meta page: a start puts back the log's. */
+			c->unreadable = 1;
+			fprintf(c->out, "check: %s: LMDB cannot open data.mdb "
+			    "as it is (%s); not checked further\n", c->dir,
+			    mdb_strerror(rc));
+			return (-1);
+		}
+		if (rc != 0)
+			goto fail;
+		if (check_overlay(c) != 0)
+			return (-1);
 		rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &c->txn);
 		if (rc == MDB_MAP_RESIZED &&
-		    (rc = mdb_env_set_mapsize(c->env, 0)) == 0)
+		    (rc = mdb_env_set_mapsize(c->env, 0)) == 0) {
+			if (check_overlay(c) != 0)
+				return (-1);
 			rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &c->txn);
+		}
 		if (rc != 0 ||
 		    (rc = mdb_dbi_open(c->txn, NULL, 0, &c->main)) != 0 ||
 		    (rc = mdb_stat(c->txn, c->main, &ms)) != 0)
@@ -694,6 +859,7 @@ check_run(const char *dir, FILE *out)
 	memset(&c, 0, sizeof c);
 	c.dir = dir;
 	c.out = out;
+	c.lock_fd = -1;
 	if (check_open(&c) != 0)
 		goto out;
 	if (check_scan(&c, c.meta, "meta", "station/", check_config_cb) != 0)
@@ -707,15 +873,20 @@ check_run(const char *dir, FILE *out)
 	check_scan(&c, c.meta, "meta", "", check_meta_cb);
 
 out:
-	if (c.problems == 0)
+	if (c.problems == 0 && !c.unreadable)
 		fprintf(out, "check: %zu stations, %llu messages, %llu groups, "
-		    "%llu triggers: ok\n", c.nstations,
+		    "%llu triggers%s: ok\n", c.nstations,
 		    (unsigned long long)c.messages,
 		    (unsigned long long)c.groups,
-		    (unsigned long long)c.triggers);
-	else
+		    (unsigned long long)c.triggers, c.recover != NULL ?
+		    " as of the write-ahead log's checkpoint" : "");
+	else if (c.problems != 0)
 		fprintf(out, "check: %llu problem%s\n",
 		    (unsigned long long)c.problems, c.problems == 1 ? "" : "s");
+	if (c.problems == 0 && c.recover != NULL)
+		fprintf(out, "check: needs recovery: %s; tupelod repairs "
+		    "this on start%s\n", c.recover, c.unreadable ? ", then "
+		    "check again" : "");
 	fflush(out);
 	for (i = 0; i < c.nstations; i++) {
 		free(c.stations[i].name);
@@ -726,5 +897,10 @@ out:
 		mdb_txn_abort(c.txn);
 	if (c.env != NULL)
 		mdb_env_close(c.env);
-	return (c.problems != 0 ? 1 : 0);
+	wal_view_free(&c.view);
+	if (c.lock_fd != -1)
+		close(c.lock_fd);
+	if (c.problems != 0)
+		return (CHECK_CORRUPT);
+	return (c.recover != NULL ? CHECK_RECOVER : CHECK_SOUND);
 }

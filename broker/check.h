@@ -7,9 +7,14 @@
 
 #include <stdio.h>
 
+/* Exit statuses of tupelod --check. */
+#define CHECK_SOUND	0
+#define CHECK_CORRUPT	1	/* problems a start does not repair */
+#define CHECK_RECOVER	3	/* sound once a start has recovered it */
+
 /*
  * Check data directory dir, each problem one line on out, then a summary.
- * Returns the exit status: 0 sound, 1 problems found.
+ * Returns the exit status, CHECK_*.
  */
 int	check_run(const char *, FILE *);
 

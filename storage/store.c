@@ -94,6 +94,31 @@ store_lock(struct store *st, const char *dir, struct tp_err *err)
 	return (TP_OK);
 }
 
+/* fsync the directory that holds dir. */
+static int
+store_sync_parent(const char *dir, struct tp_err *err)
+{
+	char	parent[4096], *slash;
+
+	if ((size_t)snprintf(parent, sizeof parent, "%s", dir) >=
+	    sizeof parent)
+		return (error_set(err, TP_EINVAL, "data directory path too "
+		    "long"));
+	while ((slash = strrchr(parent, '/')) != NULL && slash[1] == '\0' &&
+	    slash != parent)
+		*slash = '\0';
+	if ((slash = strrchr(parent, '/')) == NULL)
+		snprintf(parent, sizeof parent, ".");
+	else if (slash == parent)
+		parent[1] = '\0';
+	else
+		*slash = '\0';
+	if (wal_sync_dir(parent) != 0)
+		return (error_set(err, TP_EIO, "cannot sync directory %s: %s",
+		    parent, strerror(errno)));
+	return (TP_OK);
+}
+
 int
 store_open(const char *dir, const struct store_opts *opts, struct store **out,
     struct tp_err *err)
@@ -114,7 +139,11 @@ store_open(const char *dir, const struct store_opts *opts, struct store **out,
 		code = error_set(err, TP_ENOMEM, "out of memory");
 		goto fail;
 	}
-	if (mkdir(dir, 0750) == -1 && errno != EEXIST) {
+	if (mkdir(dir, 0750) == 0) {
+		/* A new directory's name, durable before anything in it. */
+		if ((code = store_sync_parent(dir, err)) != TP_OK)
+			goto fail;
+	} else if (errno != EEXIST) {
 		code = error_set(err, store_code(errno),
 		    "cannot create data directory %s: %s", dir,
 		    strerror(errno));
@@ -141,6 +170,16 @@ store_open(const char *dir, const struct store_opts *opts, struct store **out,
 	    MDB_NOSYNC, 0640);
 	if (rc != 0)
 		goto lmdb_fail;
+	/*
+	 * LMDB may have just created data.mdb: its name must be durable
+	 * before a checkpoint in the log refers to it, or a power cut
+	 * leaves a log whose database is gone.
+	 */
+	if (wal_sync_dir(dir) != 0) {
+		code = error_set(err, TP_EIO, "cannot sync data directory "
+		    "%s: %s", dir, strerror(errno));
+		goto fail;
+	}
 	mdb_env_info(st->env, &info);
 	st->map_size = info.me_mapsize;
 	while ((code = wal_recover(st->wal, st->env, &wrc, err)) != TP_OK) {

@@ -63,6 +63,20 @@ wal_path(char *buf, size_t len, const char *dir, const char *name)
 	return ((size_t)snprintf(buf, len, "%s/%s", dir, name) < len ? 0 : -1);
 }
 
+int
+wal_sync_dir(const char *dir)
+{
+	int	fd, rc, saved;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return (-1);
+	rc = fsync(fd);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return (rc);
+}
+
 
 void
 wal_close(struct wal *w)

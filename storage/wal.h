@@ -46,6 +46,29 @@ int	wal_open(const char *, uint64_t, struct wal **, struct tp_err *);
 int	wal_recover(struct wal *, MDB_env *, int *, struct tp_err *);
 /* Frames the last wal_recover() applied. */
 uint64_t wal_replayed(struct wal *);
+
+/*
+ * fsync directory dir, so that the names created, renamed or removed in
+ * it are durable (a new file's data is not reachable after a power cut
+ * until its directory entry is). 0, or -1 with errno.
+ */
+int	wal_sync_dir(const char *);
+
+/*
+ * What recovery would start from, read without changing anything (for
+ * tupelod --check): the checkpoint's copy of LMDB's meta pages, and the
+ * frames after it that a start would apply.
+ */
+struct wal_view {
+	int		 checkpoint;	/* 0: no log, or no checkpoint */
+	unsigned	 psize;		/* LMDB page size */
+	uint8_t		*meta;		/* owned: 2 * psize bytes */
+	uint64_t	 frames;	/* to replay after it */
+	uint64_t	 bytes;		/* their payload */
+};
+/* Read dir's log into *v (zeroed first); TP_OK, TP_EIO, TP_ENOMEM. */
+int	wal_view_read(const char *, struct wal_view *, struct tp_err *);
+void	wal_view_free(struct wal_view *);
 /* Release the pinned snapshot and close the file (no checkpoint). */
 void	wal_close(struct wal *);
 

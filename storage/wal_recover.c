@@ -30,7 +30,7 @@ wal_create(const char *dir, uint64_t ring, struct tp_err *err)
 	uint8_t		*zero;
 	uint64_t	 off, total = WAL_RING_OFF + ring;
 	size_t		 n;
-	int		 fd, dfd, code = TP_OK;
+	int		 fd, code = TP_OK;
 
 	if (wal_path(path, sizeof path, dir, WAL_NAME) != 0 ||
 	    wal_path(tmp, sizeof tmp, dir, WAL_NAME ".new") != 0)
@@ -67,10 +67,10 @@ wal_create(const char *dir, uint64_t ring, struct tp_err *err)
 	if (rename(tmp, path) != 0)
 		return (error_set(err, TP_EIO, "cannot rename %s: %s", tmp,
 		    strerror(errno)));
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
+	/* The log's name is durable before anything relies on the log. */
+	if (wal_sync_dir(dir) != 0)
+		return (error_set(err, TP_EIO, "cannot sync directory %s: %s",
+		    dir, strerror(errno)));
 	return (TP_OK);
 }
 
@@ -144,7 +144,7 @@ wal_restore(struct wal *w, struct tp_err *err)
 }
 
 static int
-wal_open_file(struct wal *w, struct tp_err *err)
+wal_open_file(struct wal *w, int flags, struct tp_err *err)
 {
 	char		 path[4096];
 	struct stat	 sb;
@@ -154,7 +154,7 @@ wal_open_file(struct wal *w, struct tp_err *err)
 	if (wal_path(path, sizeof path, w->dir, WAL_NAME) != 0)
 		return (error_set(err, TP_EINVAL, "data directory path too "
 		    "long"));
-	if ((w->fd = open(path, O_RDWR | O_CLOEXEC)) == -1)
+	if ((w->fd = open(path, flags | O_CLOEXEC)) == -1)
 		return (error_set(err, TP_EIO, "cannot open %s: %s", path,
 		    strerror(errno)));
 	if (fstat(w->fd, &sb) != 0)
@@ -218,7 +218,7 @@ wal_open(const char *dir, uint64_t size, struct wal **out,
 	if (access(path, F_OK) != 0 &&
 	    (code = wal_create(dir, size, err)) != TP_OK)
 		goto fail;
-	if ((code = wal_open_file(w, err)) != TP_OK)
+	if ((code = wal_open_file(w, O_RDWR, err)) != TP_OK)
 		goto fail;
 	if (w->have_slot && (code = wal_restore(w, err)) != TP_OK)
 		goto fail;
@@ -357,13 +357,15 @@ wal_frame_read(struct wal *w, uint64_t lsn, uint8_t **buf, size_t *cap,
 	return (crc32c(crc32c(0, h, sizeof h), *buf, *len) == crc);
 }
 
-/* Apply the frames from the checkpoint on; *end: the lsn after them. */
+/* Called with each frame's payload in order; non-zero stops the walk. */
+typedef int (*wal_frame_fn)(void *, const uint8_t *, size_t);
+
+/* Visit the frames after the checkpoint; *end: the lsn after them. */
 static int
-wal_replay(struct wal *w, MDB_env *env, uint64_t *end, struct tp_err *err)
+wal_walk(struct wal *w, wal_frame_fn fn, void *arg, uint64_t *end)
 {
-	MDB_txn		*txn = NULL;
 	uint8_t		*buf = NULL;
-	uint64_t	 lsn = w->slot_lsn, in_txn = 0, frames = 0;
+	uint64_t	 lsn = w->slot_lsn;
 	size_t		 cap = 0, len;
 	int		 type, rc = 0;
 
@@ -373,34 +375,119 @@ wal_replay(struct wal *w, MDB_env *env, uint64_t *end, struct tp_err *err)
 			lsn += w->ring - lsn % w->ring;
 			continue;
 		}
-		if (txn == NULL && (rc = mdb_txn_begin(env, NULL, 0, &txn)))
+		if ((rc = fn(arg, buf, len)) != 0)
 			break;
-		if ((rc = wal_apply(txn, buf, len)) != 0)
-			break;
-		frames++;
 		lsn += wal_align(WAL_FRAME_HDR + len);
-		if ((in_txn += len) >= WAL_REPLAY_TXN) {
-			rc = mdb_txn_commit(txn);
-			txn = NULL;
-			in_txn = 0;
-			if (rc != 0)
-				break;
-		}
 	}
-	if (rc == 0 && txn != NULL) {
-		rc = mdb_txn_commit(txn);
-		txn = NULL;
-	}
-	if (txn != NULL)
-		mdb_txn_abort(txn);
 	free(buf);
 	*end = lsn;
+	return (rc);
+}
+
+struct wal_replaying {
+	MDB_env		*env;
+	MDB_txn		*txn;		/* open, or NULL */
+	uint64_t	 in_txn;	/* bytes applied in it */
+	uint64_t	 frames;
+};
+
+/* Apply one frame, committing every WAL_REPLAY_TXN bytes; an LMDB code. */
+static int
+wal_replay_cb(void *arg, const uint8_t *p, size_t len)
+{
+	struct wal_replaying	*r = arg;
+	int			 rc;
+
+	if (r->txn == NULL &&
+	    (rc = mdb_txn_begin(r->env, NULL, 0, &r->txn)) != 0)
+		return (rc);
+	if ((rc = wal_apply(r->txn, p, len)) != 0)
+		return (rc);
+	r->frames++;
+	if ((r->in_txn += len) >= WAL_REPLAY_TXN) {
+		rc = mdb_txn_commit(r->txn);
+		r->txn = NULL;
+		r->in_txn = 0;
+	}
+	return (rc);
+}
+
+/* Apply the frames from the checkpoint on; *end: the lsn after them. */
+static int
+wal_replay(struct wal *w, MDB_env *env, uint64_t *end, struct tp_err *err)
+{
+	struct wal_replaying	r;
+	int			rc;
+
+	memset(&r, 0, sizeof r);
+	r.env = env;
+	rc = wal_walk(w, wal_replay_cb, &r, end);
+	if (rc == 0 && r.txn != NULL) {
+		rc = mdb_txn_commit(r.txn);
+		r.txn = NULL;
+	}
+	if (r.txn != NULL)
+		mdb_txn_abort(r.txn);
 	if (rc != 0)
 		return (error_set(err, rc == MDB_MAP_FULL ? TP_ENOSPC :
 		    TP_EIO, "cannot replay the write-ahead log: %s",
 		    mdb_strerror(rc)));
-	w->replayed = frames;
+	w->replayed = r.frames;
 	return (TP_OK);
+}
+
+/* Count a frame a start would replay. */
+static int
+wal_view_cb(void *arg, const uint8_t *p, size_t len)
+{
+	struct wal_view	*v = arg;
+
+	(void)p;
+	v->frames++;
+	v->bytes += len;
+	return (0);
+}
+
+int
+wal_view_read(const char *dir, struct wal_view *v, struct tp_err *err)
+{
+	struct wal	*w;
+	char		 path[4096];
+	uint64_t	 end;
+	int		 code = TP_OK;
+
+	memset(v, 0, sizeof *v);
+	if (wal_path(path, sizeof path, dir, WAL_NAME) != 0)
+		return (error_set(err, TP_EINVAL, "data directory path too "
+		    "long"));
+	/* No log: LMDB alone is the truth, as at a start. */
+	if (access(path, F_OK) != 0 && errno == ENOENT)
+		return (TP_OK);
+	if ((w = calloc(1, sizeof *w)) == NULL ||
+	    (w->dir = strdup(dir)) == NULL) {
+		free(w);
+		return (error_set(err, TP_ENOMEM, "out of memory"));
+	}
+	w->fd = -1;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	if ((code = wal_open_file(w, O_RDONLY, err)) == TP_OK &&
+	    w->have_slot) {
+		v->checkpoint = 1;
+		v->psize = w->psize;
+		v->meta = w->slot_meta;
+		w->slot_meta = NULL;
+		(void)wal_walk(w, wal_view_cb, v, &end);
+	}
+	wal_close(w);
+	return (code);
+}
+
+void
+wal_view_free(struct wal_view *v)
+{
+	free(v->meta);
+	memset(v, 0, sizeof *v);
 }
 
 int
@@ -441,7 +528,7 @@ wal_recover(struct wal *w, MDB_env *env, int *lmdb_rc, struct tp_err *err)
 		w->fd = -1;
 		w->have_slot = 0;
 		if ((code = wal_create(w->dir, w->want_ring, err)) != TP_OK ||
-		    (code = wal_open_file(w, err)) != TP_OK)
+		    (code = wal_open_file(w, O_RDWR, err)) != TP_OK)
 			return (code);
 		w->head = w->tail = w->written = w->synced = 0;
 	}

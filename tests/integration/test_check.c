@@ -1,9 +1,11 @@
 /*
  * tupelod --check against real data directories: one a broker wrote,
  * checked while it runs and after it stopped (sound, exit 0, nothing
- * changed); the same damaged through LMDB (each problem reported, exit
- * 1); a missing or foreign directory (exit 1, nothing created); and usage
- * errors (exit 2).
+ * changed); one written after its last checkpoint, as a crash leaves it
+ * (needs recovery, exit 3, sound again after a start); the same damaged
+ * through LMDB with no write-ahead log to repair it (each problem
+ * reported, exit 1); a missing or foreign directory (exit 1, nothing
+ * created); and usage errors (exit 2).
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -318,7 +320,7 @@ test_check_corrupted_directory(void **state)
 {
 	struct broker	 b;
 	struct tp_conn	*c;
-	char		*out, *p, *q;
+	char		*out, *p, *q, path[512];
 	unsigned long	 problems = 0, lines = 0;
 
 	assert_int_equal(broker_start(&b, NULL), 0);
@@ -338,6 +340,9 @@ test_check_corrupted_directory(void **state)
 	free(out);
 
 	corrupt(b.data);
+	/* Without its log, a start takes data.mdb as it is: no repair. */
+	snprintf(path, sizeof path, "%s/tupelo.wal", b.data);
+	assert_int_equal(unlink(path), 0);
 	assert_int_equal(run_check(b.data, NULL, &out), 1);
 	expect_line(out, "check: station c1: no stats record");
 	expect_line(out, "check: log c2 seq 6: record of 3 bytes does not "
@@ -377,6 +382,66 @@ test_check_corrupted_directory(void **state)
 			lines++;
 	}
 	assert_int_equal(problems, lines + 2);
+	free(out);
+	broker_stop(&b);
+}
+
+/*
+ * Issue 15: LMDB commits without syncing, so after a power cut data.mdb
+ * may hold commits after the log's checkpoint, partly written; a start
+ * puts the checkpoint's meta pages back. --check looks at the directory
+ * as the start will: it says "needs recovery" (exit 3), not corruption.
+ * A commit made straight through LMDB after a clean stop stands in for
+ * what the cut left (the old checker reported its key as a problem).
+ */
+static void
+test_check_issue15_needs_recovery(void **state)
+{
+	struct broker	 b;
+	struct tp_conn	*c;
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 meta;
+	char		*out;
+
+	assert_int_equal(broker_start(&b, NULL), 0);
+	if (b.external)
+		skip();
+	c = connect_ok(&b);
+	create_station(c, "r1");
+	produce_n(c, "r1", 5);
+	tp_close(c);
+	assert_true(WIFEXITED(broker_kill(&b, SIGTERM)));
+	assert_int_equal(run_check(b.data, NULL, &out), 0);
+	free(out);
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+	assert_int_equal(mdb_env_open(env, b.data, 0, 0640), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	meta_put(txn, meta, "junk", "x", 1);
+	meta_del(txn, meta, "stats/r1");
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	assert_int_equal(run_check(b.data, NULL, &out), 3);
+	expect_line(out, "check: 2 stations, 5 messages, 0 groups, "
+	    "0 triggers as of the write-ahead log's checkpoint: ok");
+	assert_non_null(strstr(out, "check: needs recovery: "));
+	assert_non_null(strstr(out, "tupelod repairs this on start\n"));
+	assert_null(strstr(out, "junk"));
+	free(out);
+
+	/* The start returns to the checkpoint: sound, the key gone. */
+	assert_int_equal(broker_restart(&b), 0);
+	c = connect_ok(&b);
+	produce_n(c, "r1", 1);
+	tp_close(c);
+	assert_true(WIFEXITED(broker_kill(&b, SIGTERM)));
+	assert_int_equal(run_check(b.data, NULL, &out), 0);
+	expect_line(out, "check: 2 stations, 6 messages, 0 groups, "
+	    "0 triggers: ok");
 	free(out);
 	broker_stop(&b);
 }
@@ -446,6 +511,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_sound_directory),
 		cmocka_unit_test(test_check_corrupted_directory),
+		cmocka_unit_test(test_check_issue15_needs_recovery),
 		cmocka_unit_test(test_check_not_a_data_directory),
 		cmocka_unit_test(test_check_usage),
 	};
