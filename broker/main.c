@@ -154,8 +154,9 @@ main(int argc, char **argv)
 	}
 	store_on_fail(store, main_store_failed, NULL);
 	if (wal_replayed(store_wal(store)) != 0)
-		log_info("replayed %llu frames of the write-ahead log",
-		    (unsigned long long)wal_replayed(store_wal(store)));
+		log_info("replayed %llu frame%s of the write-ahead log",
+		    (unsigned long long)wal_replayed(store_wal(store)),
+		    wal_replayed(store_wal(store)) == 1 ? "" : "s");
 	main_notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (main_notify_fd == -1) {
 		log_error("eventfd: %s", strerror(errno));
