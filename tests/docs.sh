@@ -3,13 +3,19 @@
 # lists is in tupelod(8) and tupelod.conf(5), every tupelo command and
 # option in tupelo(1), each SYNOPSIS flag in the usage line; and the C
 # examples of libtupelo(3) and README.md compile, link and run against a
-# real tupelod.
+# real tupelod. tupelod never reads an installed config here (-c
+# /dev/null); its two pages are those make wrote into the build tree.
 set -u
 src=${TOP_SRCDIR:-.}
 bld=${TOP_BUILDDIR:-.}
 tupelod=${TUPELOD:-$bld/broker/tupelod}
 tupelo=${TUPELO_CLI:-$bld/tools/tupelo}
+man8=$bld/man/tupelod.8
+man5=$bld/man/tupelod.conf.5
 bad=0
+tmp=$(mktemp -d)
+pid=
+trap 'kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 fail() {
 	echo "docs: $*" >&2
 	bad=1
@@ -20,20 +26,20 @@ has_opt() {
 	grep -q -- "-$2\b\|^\.It Cm $2\b\|^\.It Ic $2\b\|$2 =" "$1"
 }
 
-for o in $("$tupelod" --help | grep -o -- '--[a-z][a-z-]*' | sort -u |
+help=$("$tupelod" -c /dev/null --help)
+for o in $(echo "$help" | grep -o -- '--[a-z][a-z-]*' | sort -u |
     grep -v '^--option$'); do
 	name=${o#--}
-	has_opt "$src/man/tupelod.8" "$name" ||
-	    fail "tupelod.8 lacks --$name"
+	has_opt "$man8" "$name" || fail "tupelod.8 lacks --$name"
 done
-for o in $("$tupelod" --help | sed -n 's/^  \(-., \)\{0,1\}--\([a-z-]*\) .*/\2/p' |
+for o in $(echo "$help" | sed -n 's/^  \(-., \)\{0,1\}--\([a-z-]*\) .*/\2/p' |
     grep -v '^\(config\|verbose\|help\|version\)$'); do
-	grep -q "^\.It Cm $o\b" "$src/man/tupelod.conf.5" ||
-	    fail "tupelod.conf.5 lacks $o"
+	grep -q "^\.It Cm $o\b" "$man5" || fail "tupelod.conf.5 lacks $o"
 done
-"$tupelod" --help | head -n 1 | grep -o -- '-[a-zA-Z]' | sort -u |
+
+echo "$help" | head -n 1 | grep -o -- '-[a-zA-Z]' | sort -u |
 while read -r f; do
-	sed -n '/^\.Sh SYNOPSIS/,/^\.Sh DESCRIPTION/p' "$src/man/tupelod.8" |
+	sed -n '/^\.Sh SYNOPSIS/,/^\.Sh DESCRIPTION/p' "$man8" |
 	    grep -q "Fl ${f#-}\|Op Fl [a-zA-Z]*${f#-}" ||
 	    { echo "docs: tupelod.8 SYNOPSIS lacks $f" >&2; exit 1; }
 done || bad=1
@@ -47,11 +53,8 @@ while read -r cmd; do
 	    { echo "docs: tupelo.1 lacks command $cmd" >&2; exit 1; }
 done || bad=1
 
-tmp=$(mktemp -d)
-pid=
-trap 'kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 : >"$tmp/log"
-"$tupelod" -d "$tmp/data" -l 127.0.0.1:0 2>"$tmp/log" &
+"$tupelod" -c /dev/null -d "$tmp/data" -l 127.0.0.1:0 2>"$tmp/log" &
 pid=$!
 i=0
 while ! grep -q "listening on" "$tmp/log" && [ $i -lt 500 ]; do
