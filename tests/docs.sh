@@ -1,10 +1,12 @@
 #!/bin/sh
 # The documentation matches the programs: every option tupelod --help
-# lists is in tupelod(8) and tupelod.conf(5), every tupelo command and
-# option in tupelo(1), each SYNOPSIS flag in the usage line; and the C
-# examples of libtupelo(3) and README.md compile, link and run against a
-# real tupelod. tupelod never reads an installed config here (-c
-# /dev/null); its two pages are those make wrote into the build tree.
+# lists is in tupelod(8) and tupelod.conf(5), those it marks reloadable
+# are the ones tupelod.conf(5) lists under RELOADING and tupelod(8) under
+# SIGHUP, every tupelo command and option in tupelo(1), each SYNOPSIS flag
+# in the usage line; and the C examples of libtupelo(3) and README.md
+# compile, link and run against a real tupelod. tupelod never reads an
+# installed config here (-c /dev/null); its two pages are those make
+# wrote into the build tree.
 set -u
 src=${TOP_SRCDIR:-.}
 bld=${TOP_BUILDDIR:-.}
@@ -36,6 +38,19 @@ for o in $(echo "$help" | sed -n 's/^  \(-., \)\{0,1\}--\([a-z-]*\) .*/\2/p' |
     grep -v '^\(config\|verbose\|help\|version\)$'); do
 	grep -q "^\.It Cm $o\b" "$man5" || fail "tupelod.conf.5 lacks $o"
 done
+
+# Reloadable: "--name ... (reloadable)" in --help; ".It Cm a , Cm b" under
+# RELOADING in tupelod.conf(5); ".Cm name" in the SIGHUP entry of
+# tupelod(8).
+echo "$help" | sed -n 's/^  \(-., \)\{0,1\}--\([a-z-]*\) .*(reloadable)$/\2/p' |
+    sort >"$tmp/reload"
+sed -n '/^\.Sh RELOADING/,/^\.Sh /p' "$man5" | sed -n 's/^\.It //p' |
+    grep -o 'Cm [a-z-]*' | sed 's/^Cm //' | sort |
+    diff -u "$tmp/reload" - >&2 ||
+    fail "reloadable options: --help (-) and tupelod.conf.5 RELOADING (+)"
+sed -n '/^\.It Dv SIGHUP/,/^\.It /p' "$man8" | sed -n 's/^\.Cm \([a-z-]*\).*/\1/p' |
+    sort | diff -u "$tmp/reload" - >&2 ||
+    fail "reloadable options: --help (-) and tupelod.8 SIGHUP (+)"
 
 echo "$help" | head -n 1 | grep -o -- '-[a-zA-Z]' | sort -u |
 while read -r f; do
