@@ -72,7 +72,8 @@ static const struct config_option config_table[] = {
 	  "data directory (created if missing)" },
 	{ "listen", CONFIG_STRING, 'l', 0, 0, "127.0.0.1:6666", NULL,
 	  OFF(listen), CONFIG_RESTART,
-	  "address and port of the protocol (port 0: any)" },
+	  "HOST:PORT of the protocol, on every address of HOST (port 0: "
+	  "any)" },
 	{ "log-file", CONFIG_STRING, 0, 0, 0, "", NULL,
 	  OFF(log_file), CONFIG_RELOAD,
 	  "append the log to this file (\"\": stderr); SIGHUP reopens it" },

@@ -1,10 +1,15 @@
 /*
  * tupelod as a daemon: SIGHUP reopens a renamed log file and reloads the
  * config file (reloadable options take effect, the others wait for a
- * restart, a file with errors changes nothing), and the signals it has no
- * use for leave it running. Every wait is for a line of the broker's log,
+ * restart, a file with errors changes nothing), the signals it has no use
+ * for leave it running, and "-l localhost:0" serves every address the
+ * name has, on one port. Every wait is for a line of the broker's log,
  * with a deadline.
  */
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <netdb.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -275,6 +280,109 @@ test_daemon_sighup_reloads(void **state)
 	broker_stop(&b);
 }
 
+/* Does getaddrinfo give host an address of family af? */
+static int
+resolves_to(const char *host, int af)
+{
+	struct addrinfo	 hints, *res, *ai;
+	int		 found = 0;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, "0", &hints, &res) != 0)
+		return (0);
+	for (ai = res; ai != NULL; ai = ai->ai_next)
+		found |= ai->ai_family == af;
+	freeaddrinfo(res);
+	return (found);
+}
+
+/* Can this machine bind ::1? */
+static int
+has_ipv6_loopback(void)
+{
+	struct sockaddr_in6	sa;
+	int			fd, ok;
+
+	if ((fd = socket(AF_INET6, SOCK_STREAM, 0)) == -1)
+		return (0);
+	memset(&sa, 0, sizeof sa);
+	sa.sin6_family = AF_INET6;
+	sa.sin6_addr = in6addr_loopback;
+	ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+	close(fd);
+	return (ok);
+}
+
+/* Connect to url and create a station: the broker serves there. */
+static void
+serves(const char *url)
+{
+	struct tp_conn	*c = NULL;
+	struct tp_err	 err;
+	int		 rc;
+
+	if (tp_connect(url, "test_daemon", &c, &err) != TP_OK)
+		fail_msg("connect %s: %s", url, err.message);
+	rc = tp_station_create(c, "v4v6", NULL, &err);
+	if (rc != TP_OK && rc != TP_EEXIST)
+		fail_msg("%s: station create: %s", url, err.message);
+	tp_close(c);
+}
+
+/* -l localhost:0: every address of localhost, on one port. */
+static void
+test_daemon_listen_localhost(void **state)
+{
+	struct broker	b;
+	char		url[128];
+	int		v4, v6;
+
+	if (getenv("TUPELO_TEST_URL") != NULL)
+		skip();
+	v4 = resolves_to("localhost", AF_INET);
+	v6 = resolves_to("localhost", AF_INET6) && has_ipv6_loopback();
+	assert_int_equal(broker_start(&b, "-l", "localhost:0", NULL), 0);
+	if (v4) {
+		assert_true(broker_log_has(&b, "listening on 127.0.0.1:"));
+		snprintf(url, sizeof url, "tupelo://127.0.0.1:%d", b.port);
+		serves(url);
+	}
+	if (v6) {
+		snprintf(url, sizeof url, "listening on [::1]:%d", b.port);
+		assert_true(broker_log_has(&b, url));
+		snprintf(url, sizeof url, "tupelo://[::1]:%d", b.port);
+		serves(url);
+	} else
+		fprintf(stderr, "test_daemon: localhost does not resolve to "
+		    "::1 here (or ::1 is missing): IPv6 half not checked\n");
+	assert_true(v4 || v6);
+	broker_term_clean(&b);
+	broker_stop(&b);
+}
+
+/* An IPv6 address in brackets: the v6 socket alone (IPV6_V6ONLY). */
+static void
+test_daemon_listen_ipv6(void **state)
+{
+	struct broker	b;
+	char		url[128];
+
+	if (getenv("TUPELO_TEST_URL") != NULL)
+		skip();
+	if (!has_ipv6_loopback()) {
+		fprintf(stderr, "test_daemon: no ::1 on this machine\n");
+		skip();
+	}
+	assert_int_equal(broker_start(&b, "-l", "[::1]:0", NULL), 0);
+	assert_true(broker_log_has(&b, "listening on [::1]:"));
+	snprintf(url, sizeof url, "tupelo://[::1]:%d", b.port);
+	serves(url);
+	broker_term_clean(&b);
+	broker_stop(&b);
+}
+
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -284,6 +392,8 @@ main(void)
 		T(test_daemon_sighup_reopens_log),
 		T(test_daemon_ignored_signals),
 		T(test_daemon_sighup_reloads),
+		T(test_daemon_listen_localhost),
+		T(test_daemon_listen_ipv6),
 	};
 
 	harness_watchdog(300);
