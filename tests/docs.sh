@@ -3,7 +3,9 @@
 # lists is in tupelod(8) and tupelod.conf(5), those it marks reloadable
 # are the ones tupelod.conf(5) lists under RELOADING and tupelod(8) under
 # SIGHUP, every tupelo command and option in tupelo(1), each SYNOPSIS flag
-# in the usage line; and the C examples of libtupelo(3) and README.md
+# in the usage line, every public function of <tupelo/tupelo.h> (each
+# gets a "man tp_..." link) in libtupelo(3); the example config reads
+# back as the defaults; and the C examples of libtupelo(3) and README.md
 # compile, link and run against a real tupelod. tupelod never reads an
 # installed config here (-c /dev/null); its two pages are those make
 # wrote into the build tree.
@@ -51,6 +53,21 @@ sed -n '/^\.Sh RELOADING/,/^\.Sh /p' "$man5" | sed -n 's/^\.It //p' |
 sed -n '/^\.It Dv SIGHUP/,/^\.It /p' "$man8" | sed -n 's/^\.Cm \([a-z-]*\).*/\1/p' |
     sort | diff -u "$tmp/reload" - >&2 ||
     fail "reloadable options: --help (-) and tupelod.8 SIGHUP (+)"
+
+# The example config is every option at its default.
+if [ -f "$bld/tools/tupelod.conf.example" ]; then
+	"$tupelod" -c "$bld/tools/tupelod.conf.example" --dump-config |
+	    cmp -s - "$bld/tools/tupelod.conf.example" ||
+	    fail "tools/tupelod.conf.example does not read back as the defaults"
+else
+	fail "no tools/tupelod.conf.example in the build tree"
+fi
+
+# man tp_x: every function the header declares is in libtupelo(3).
+for f in $(sed -n 's/^[a-z].*[	 *]\(tp_[a-z0-9_]*\)(.*/\1/p' \
+    "$src/client/tupelo/tupelo.h" | sort -u); do
+	grep -q "\b$f\b" "$src/man/libtupelo.3" || fail "libtupelo.3 lacks $f"
+done
 
 echo "$help" | head -n 1 | grep -o -- '-[a-zA-Z]' | sort -u |
 while read -r f; do
