@@ -666,8 +666,9 @@ out:
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		check_problem(c, what, "cannot read: %s", mdb_strerror(rc));
 	if (l.hidden != 0)
-		fprintf(c->out, "check: %s: %llu more problems not shown\n",
-		    what, (unsigned long long)l.hidden);
+		fprintf(c->out, "check: %s: %llu more problem%s not shown\n",
+		    what, (unsigned long long)l.hidden,
+		    l.hidden == 1 ? "" : "s");
 	c->messages += l.count;
 	if (!st->has_stats)
 		return;
@@ -874,11 +875,14 @@ check_run(const char *dir, FILE *out)
 
 out:
 	if (c.problems == 0 && !c.unreadable)
-		fprintf(out, "check: %zu stations, %llu messages, %llu groups, "
-		    "%llu triggers%s: ok\n", c.nstations,
+		fprintf(out, "check: %zu station%s, %llu message%s, "
+		    "%llu group%s, %llu trigger%s%s: ok\n", c.nstations,
+		    c.nstations == 1 ? "" : "s",
 		    (unsigned long long)c.messages,
-		    (unsigned long long)c.groups,
-		    (unsigned long long)c.triggers, c.recover != NULL ?
+		    c.messages == 1 ? "" : "s",
+		    (unsigned long long)c.groups, c.groups == 1 ? "" : "s",
+		    (unsigned long long)c.triggers,
+		    c.triggers == 1 ? "" : "s", c.recover != NULL ?
 		    " as of the write-ahead log's checkpoint" : "");
 	else if (c.problems != 0)
 		fprintf(out, "check: %llu problem%s\n",

@@ -1,6 +1,7 @@
 /*
  * tupelod's settings: one options table drives the defaults, the config
- * file (tupelod.conf(5)), the command line and --help.
+ * file (tupelod.conf(5)), the command line, --help, --dump-config and what
+ * SIGHUP reloads.
  */
 #ifndef TP_BROKER_CONFIG_H
 #define TP_BROKER_CONFIG_H
@@ -11,9 +12,16 @@
 #define CONFIG_DURABILITY_SYNC		1
 #define CONFIG_DURABILITY_INTERVAL	2
 
+/* Levels of reported lines: those of broker/log. */
+#define CONFIG_REPORT_ERROR	0
+#define CONFIG_REPORT_WARN	1
+#define CONFIG_REPORT_INFO	2
+
 /* Every setting, filled from the table; strings are owned. */
 struct config {
-	char		*config_file;	/* -c, NULL: none */
+	char		*config_file;	/* -c, or CONFIG_FILE_DEFAULT */
+	int		 config_optional; /* the default: may be missing */
+	int		 config_missing;  /* it was, at the last load */
 	char		*check_dir;	/* --check, NULL: serve */
 	char		*data_dir;	/* -d */
 	char		*listen;	/* -l, HOST:PORT */
@@ -38,11 +46,27 @@ struct config {
 };
 
 /*
+ * Where config_load() and config_reload() report: a CONFIG_REPORT_* level
+ * and one line without a newline. NULL (the default): "tupelod: LINE" on
+ * stderr.
+ */
+typedef void (*config_report_cb)(int, const char *);
+void	config_set_report(config_report_cb);
+
+/*
  * Fill cfg from defaults, the config file and argv. Returns 0 to run (or,
- * with check_dir set, to check), 1 when --help or --version was printed
- * (exit 0), 2 on usage or config errors, already reported on stderr.
+ * with check_dir set, to check), 1 when --help, --version or --dump-config
+ * was printed (exit 0), 2 on usage or config errors, already reported.
  */
 int	config_load(struct config *, int, char **);
+/*
+ * SIGHUP: read the same config file and argv again. On errors (reported
+ * with file:line) cfg is unchanged and 2 is returned. Otherwise each
+ * reloadable option that changed is copied into cfg and reported, each
+ * other one that changed is reported as needing a restart and kept, and
+ * *applied counts the options copied; returns 0.
+ */
+int	config_reload(struct config *, int, char **, int *);
 void	config_free(struct config *);
 /* Print the usage lines (the man page SYNOPSIS) to f. */
 void	config_usage(FILE *);

@@ -427,9 +427,10 @@ group_dead_send_why(struct group_dead *gd, const struct dls_why *why)
 	code = dls_send(g->st, why, gd->seqs, gd->counts, gd->n,
 	    group_dead_done, gd);
 	if (code == TP_ENOSTATION) {
-		log_warn("group=%s station=%s: %zu messages given up, no "
-		    "dead-letter station to keep them", g->name,
-		    station_name(g->st), gd->n);
+		log_warn("group=%s station=%s: %zu message%s given up, no "
+		    "dead-letter station to keep %s", g->name,
+		    station_name(g->st), gd->n, gd->n == 1 ? "" : "s",
+		    gd->n == 1 ? "it" : "them");
 		group_dead_done(gd, TP_OK, 0);
 	} else if (code != TP_OK)
 		group_dead_done(gd, code, 0);

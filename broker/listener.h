@@ -1,6 +1,7 @@
 /*
- * The protocol listener: bind (port 0 allowed; the bound address is
- * logged as "listening on HOST:PORT"), accept, and back off on EMFILE.
+ * The protocol listener: bind every address of the host (port 0 allowed:
+ * one port for all; each bound address is logged as "listening on
+ * HOST:PORT"), accept, and back off on EMFILE.
  */
 #ifndef TP_BROKER_LISTENER_H
 #define TP_BROKER_LISTENER_H

@@ -1,21 +1,49 @@
 /*
- * Log lines go to stderr, or with --log-file to a file with a timestamp in
- * front. Each line is one write, so lines from the loop and from libevent
- * never interleave mid-line.
+ * Log lines go to stderr, or with --log-file to a file, each with a UTC
+ * timestamp in front; except on stderr connected to the systemd journal,
+ * which stamps lines itself. Each line is one write, so lines from the
+ * loop and from libevent never interleave mid-line. SIGHUP reopens the
+ * file (log_open again): logrotate renames it, the next line goes to a
+ * new one.
  */
 #include "broker/log.h"
 
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include <event2/event.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 static int	 log_lvl = LOG_LEVEL_INFO;
 static FILE	*log_file;	/* owned, NULL: stderr */
+static int	 log_stamp = 1;	/* timestamps on stderr lines */
+
+/*
+ * Is stderr the systemd journal? systemd sets JOURNAL_STREAM to the
+ * "device:inode" of the stream it connects; a match (not just the
+ * variable, which children of such services inherit) means it is.
+ */
+static int
+log_to_journal(void)
+{
+	const char	*env = getenv("JOURNAL_STREAM");
+	uintmax_t	 dev, ino;
+	struct stat	 sb;
+	int		 end = 0;
+
+	if (env == NULL || sscanf(env, "%ju:%ju%n", &dev, &ino, &end) != 2 ||
+	    env[end] != '\0')
+		return (0);
+	if (fstat(STDERR_FILENO, &sb) != 0)
+		return (0);
+	return ((uintmax_t)sb.st_dev == dev && (uintmax_t)sb.st_ino == ino);
+}
 
 static void
 log_vwrite(int level, const char *fmt, va_list ap)
@@ -29,7 +57,7 @@ log_vwrite(int level, const char *fmt, va_list ap)
 
 	if (level > log_lvl)
 		return;
-	if (log_file != NULL) {
+	if (log_file != NULL || log_stamp) {
 		gettimeofday(&tv, NULL);
 		gmtime_r(&tv.tv_sec, &tm);
 		n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
@@ -74,13 +102,24 @@ log_event_cb(int severity, const char *msg)
 int
 log_open(int level, const char *path)
 {
-	log_lvl = level;
+	FILE	*f = NULL;
+
 	if (path != NULL && *path != '\0') {
-		if ((log_file = fopen(path, "a")) == NULL)
+		if ((f = fopen(path, "a")) == NULL)
 			return (-1);
 	}
+	log_close();
+	log_file = f;
+	log_lvl = level;
+	log_stamp = !log_to_journal();
 	event_set_log_callback(log_event_cb);
 	return (0);
+}
+
+void
+log_set_level(int level)
+{
+	log_lvl = level;
 }
 
 void

@@ -3,7 +3,10 @@
  * start the writer thread and the listener, run the loop. On SIGINT or
  * SIGTERM: stop accepting and reading, let the writer finish what it has
  * (so every accepted produce is acknowledged or refused), flush replies,
- * exit 0. With --check, check a data directory instead and exit.
+ * exit 0. On SIGHUP: reopen the log file and reload the reloadable
+ * settings. SIGUSR1, SIGUSR2 and SIGALRM are logged and ignored, so that
+ * a stray kill does not end the broker. With --check, check a data
+ * directory instead and exit.
  */
 #include <sys/eventfd.h>
 
@@ -43,6 +46,12 @@ static struct writer		*main_writer;
 static struct event		*main_drain_ev;
 static int			 main_notify_fd = -1;
 static int			 main_drain_ms;
+static int			 main_argc;	/* for SIGHUP's reload */
+static char			**main_argv;
+
+/* Signals a daemon is sent by mistake: logged, otherwise ignored. */
+static const int		 main_ignored[] = { SIGUSR1, SIGUSR2, SIGALRM };
+#define MAIN_NIGNORED	(sizeof main_ignored / sizeof main_ignored[0])
 
 /* Writer thread: completions are ready. */
 static void
@@ -112,14 +121,83 @@ main_signal_cb(evutil_socket_t sig, short events, void *arg)
 		evtimer_add(main_drain_ev, &tv);
 }
 
+/* Lines config_reload() reports go to the log. */
+static void
+main_config_report(int level, const char *line)
+{
+	switch (level) {
+	case CONFIG_REPORT_ERROR:
+		log_error("%s", line);
+		break;
+	case CONFIG_REPORT_WARN:
+		log_warn("%s", line);
+		break;
+	default:
+		log_info("%s", line);
+		break;
+	}
+}
+
+/*
+ * SIGHUP: first reopen the log file at its path (logrotate has renamed
+ * it), so that what the reload says lands in the new file; then read the
+ * config file and the command line again. Options marked reloadable take
+ * effect; a changed log-file or log-level is applied here, the others are
+ * read where they are used. A file with errors changes nothing.
+ */
+static void
+main_hup_cb(evutil_socket_t sig, short events, void *arg)
+{
+	struct config	*cfg = arg;
+	char		*old_file;
+	int		 old_level = (int)cfg->log_level, applied;
+
+	log_info("SIGHUP: reopening the log, reloading %s",
+	    cfg->config_file);
+	if (log_open(old_level, cfg->log_file) != 0)
+		log_error("cannot reopen the log file %s: %s; logging on to "
+		    "the file already open", cfg->log_file, strerror(errno));
+	if ((old_file = strdup(cfg->log_file)) == NULL) {
+		log_error("out of memory: configuration not reloaded");
+		return;
+	}
+	if (config_reload(cfg, main_argc, main_argv, &applied) != 0)
+		goto out;
+	if (strcmp(old_file, cfg->log_file) != 0 &&
+	    log_open((int)cfg->log_level, cfg->log_file) != 0) {
+		log_error("cannot open the log file %s: %s; logging on to "
+		    "%s", cfg->log_file, strerror(errno),
+		    *old_file != '\0' ? old_file : "stderr");
+		free(cfg->log_file);
+		cfg->log_file = old_file;
+		old_file = NULL;
+	}
+	log_set_level((int)cfg->log_level);
+	log_info("configuration reloaded%s: %d change%s applied",
+	    cfg->config_missing ? " (no config file)" : "", applied,
+	    applied == 1 ? "" : "s");
+out:
+	free(old_file);
+}
+
+static void
+main_ignore_cb(evutil_socket_t sig, short events, void *arg)
+{
+	log_info("%s ignored (tupelod acts on SIGHUP, SIGINT and SIGTERM)",
+	    sig == SIGUSR1 ? "SIGUSR1" : sig == SIGUSR2 ? "SIGUSR2" :
+	    "SIGALRM");
+}
+
 int
 main(int argc, char **argv)
 {
 	struct config		 cfg;
 	struct store_opts	 sopts;
 	struct store		*store = NULL;
-	struct event		*ev_int, *ev_term, *ev_notify;
+	struct event		*ev_int, *ev_term, *ev_hup, *ev_notify;
+	struct event		*ev_ignored[MAIN_NIGNORED];
 	struct tp_err		 err;
+	size_t			 i;
 	int			 r;
 
 	if ((r = config_load(&cfg, argc, argv)) != 0) {
@@ -131,12 +209,19 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return (r);
 	}
+	main_argc = argc;
+	main_argv = argv;
 	signal(SIGPIPE, SIG_IGN);
+	/* Until the loop's signal events exist, a reload waits for none. */
+	signal(SIGHUP, SIG_IGN);
+	for (i = 0; i < MAIN_NIGNORED; i++)
+		signal(main_ignored[i], SIG_IGN);
 	if (log_open((int)cfg.log_level, cfg.log_file) != 0) {
 		fprintf(stderr, "tupelod: cannot open log file %s: %s\n",
 		    cfg.log_file, strerror(errno));
 		return (1);
 	}
+	config_set_report(main_config_report);
 	if ((main_base = event_base_new()) == NULL) {
 		log_error("cannot create the event loop");
 		return (1);
@@ -154,8 +239,9 @@ main(int argc, char **argv)
 	}
 	store_on_fail(store, main_store_failed, NULL);
 	if (wal_replayed(store_wal(store)) != 0)
-		log_info("replayed %llu frames of the write-ahead log",
-		    (unsigned long long)wal_replayed(store_wal(store)));
+		log_info("replayed %llu frame%s of the write-ahead log",
+		    (unsigned long long)wal_replayed(store_wal(store)),
+		    wal_replayed(store_wal(store)) == 1 ? "" : "s");
 	main_notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (main_notify_fd == -1) {
 		log_error("eventfd: %s", strerror(errno));
@@ -176,13 +262,25 @@ main(int argc, char **argv)
 	    main_completions_cb, NULL);
 	ev_int = evsignal_new(main_base, SIGINT, main_signal_cb, NULL);
 	ev_term = evsignal_new(main_base, SIGTERM, main_signal_cb, NULL);
-	if (ev_notify == NULL || ev_int == NULL || ev_term == NULL) {
+	ev_hup = evsignal_new(main_base, SIGHUP, main_hup_cb, &cfg);
+	if (ev_notify == NULL || ev_int == NULL || ev_term == NULL ||
+	    ev_hup == NULL) {
 		log_error("cannot register events");
 		return (1);
 	}
 	event_add(ev_notify, NULL);
 	event_add(ev_int, NULL);
 	event_add(ev_term, NULL);
+	event_add(ev_hup, NULL);
+	for (i = 0; i < MAIN_NIGNORED; i++) {
+		ev_ignored[i] = evsignal_new(main_base, main_ignored[i],
+		    main_ignore_cb, NULL);
+		if (ev_ignored[i] == NULL) {
+			log_error("cannot register events");
+			return (1);
+		}
+		event_add(ev_ignored[i], NULL);
+	}
 	if (conn_start(main_base, &cfg) != TP_OK) {
 		log_error("out of memory");
 		return (1);
@@ -203,8 +301,10 @@ main(int argc, char **argv)
 		log_error("%s", err.message);
 		return (1);
 	}
-	log_info("tupelod %s data_dir=%s durability=%s", TP_VERSION_STRING,
-	    cfg.data_dir, config_durability_name(cfg.durability));
+	log_info("tupelod %s data_dir=%s durability=%s config=%s",
+	    TP_VERSION_STRING, cfg.data_dir,
+	    config_durability_name(cfg.durability), cfg.config_missing ?
+	    "none" : cfg.config_file);
 
 	event_base_dispatch(main_base);
 
@@ -233,6 +333,9 @@ main(int argc, char **argv)
 	event_free(ev_notify);
 	event_free(ev_int);
 	event_free(ev_term);
+	event_free(ev_hup);
+	for (i = 0; i < MAIN_NIGNORED; i++)
+		event_free(ev_ignored[i]);
 	if (main_drain_ev != NULL)
 		event_free(main_drain_ev);
 	event_base_free(main_base);

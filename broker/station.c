@@ -724,7 +724,7 @@ station_start(struct store *st, struct writer *w, const struct config *cfg,
 	if ((rc = mdb_txn_commit(sl.txn)) != 0)
 		return (error_set(err, store_code(rc), "cannot load stations: "
 		    "%s", mdb_strerror(rc)));
-	log_info("loaded %zu stations", nstations);
+	log_info("loaded %zu station%s", nstations, nstations == 1 ? "" : "s");
 	return (TP_OK);
 }
 

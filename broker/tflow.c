@@ -154,8 +154,8 @@ tflow_requeue(struct trigger *t, struct tmsg *m, size_t n)
 		for (i = 0; i < n; i++)
 			tflow_msg_free(&m[i]);
 		free(m);
-		log_error("trigger=%s: out of memory; %zu messages dropped "
-		    "until the next start", t->cfg->name, n);
+		log_error("trigger=%s: out of memory; %zu message%s dropped "
+		    "until the next start", t->cfg->name, n, n == 1 ? "" : "s");
 		return;
 	}
 	q = t->q + t->qhead;

@@ -524,7 +524,8 @@ trigger_start(struct event_base *base, struct store *store, struct writer *w,
 			return (error_set(err, TP_ENOMEM, "out of memory"));
 	}
 	if (trigger_count > 0)
-		log_info("%zu triggers loaded", trigger_count);
+		log_info("%zu trigger%s loaded", trigger_count,
+		    trigger_count == 1 ? "" : "s");
 	return (TP_OK);
 }
 

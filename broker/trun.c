@@ -125,8 +125,9 @@ trun_dead(struct trigger *t, struct tmsg *m, size_t n, const char *reason)
 			log_warn("trigger=%s: no on-failure station %s; "
 			    "using %s%s", t->cfg->name, to,
 			    station_name(t->st), TP_DLS_SUFFIX);
-		log_info("trigger=%s: %zu messages to the dead letters (%s): "
-		    "%s", t->cfg->name, k, reason, why.error);
+		log_info("trigger=%s: %zu message%s to the dead letters (%s): "
+		    "%s", t->cfg->name, k, k == 1 ? "" : "s", reason,
+		    why.error);
 		if (t->sub == NULL || group_sink_dead(t->sub, seqs, k, &why,
 		    trun_dead_done, b) != TP_OK)
 			trun_dead_done(b, TP_ENOMEM);
@@ -463,8 +464,9 @@ trun_done_cb(void *arg, const struct fn_result *r)
 		t->failures++;
 		tflow_set_error(t, r->error[0] != '\0' ? r->error :
 		    "failed");
-		log_info("trigger=%s: attempt %u of %zu messages failed: %s",
-		    t->cfg->name, b->attempt, b->n, r->error);
+		log_info("trigger=%s: attempt %u of %zu message%s failed: %s",
+		    t->cfg->name, b->attempt, b->n, b->n == 1 ? "" : "s",
+		    r->error);
 		trun_keep_output(t, b, r);
 		m = b->m;
 		b->m = NULL;

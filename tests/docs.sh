@@ -1,15 +1,25 @@
 #!/bin/sh
 # The documentation matches the programs: every option tupelod --help
-# lists is in tupelod(8) and tupelod.conf(5), every tupelo command and
-# option in tupelo(1), each SYNOPSIS flag in the usage line; and the C
-# examples of libtupelo(3) and README.md compile, link and run against a
-# real tupelod.
+# lists is in tupelod(8) and tupelod.conf(5), those it marks reloadable
+# are the ones tupelod.conf(5) lists under RELOADING and tupelod(8) under
+# SIGHUP, every tupelo command and option in tupelo(1), each SYNOPSIS flag
+# in the usage line, every public function of <tupelo/tupelo.h> (each
+# gets a "man tp_..." link) in libtupelo(3); the example config reads
+# back as the defaults; and the C examples of libtupelo(3) and README.md
+# compile, link and run against a real tupelod. tupelod never reads an
+# installed config here (-c /dev/null); its two pages are those make
+# wrote into the build tree.
 set -u
 src=${TOP_SRCDIR:-.}
 bld=${TOP_BUILDDIR:-.}
 tupelod=${TUPELOD:-$bld/broker/tupelod}
 tupelo=${TUPELO_CLI:-$bld/tools/tupelo}
+man8=$bld/man/tupelod.8
+man5=$bld/man/tupelod.conf.5
 bad=0
+tmp=$(mktemp -d)
+pid=
+trap 'kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 fail() {
 	echo "docs: $*" >&2
 	bad=1
@@ -20,20 +30,48 @@ has_opt() {
 	grep -q -- "-$2\b\|^\.It Cm $2\b\|^\.It Ic $2\b\|$2 =" "$1"
 }
 
-for o in $("$tupelod" --help | grep -o -- '--[a-z][a-z-]*' | sort -u |
+help=$("$tupelod" -c /dev/null --help)
+for o in $(echo "$help" | grep -o -- '--[a-z][a-z-]*' | sort -u |
     grep -v '^--option$'); do
 	name=${o#--}
-	has_opt "$src/man/tupelod.8" "$name" ||
-	    fail "tupelod.8 lacks --$name"
+	has_opt "$man8" "$name" || fail "tupelod.8 lacks --$name"
 done
-for o in $("$tupelod" --help | sed -n 's/^  \(-., \)\{0,1\}--\([a-z-]*\) .*/\2/p' |
+for o in $(echo "$help" | sed -n 's/^  \(-., \)\{0,1\}--\([a-z-]*\) .*/\2/p' |
     grep -v '^\(config\|verbose\|help\|version\)$'); do
-	grep -q "^\.It Cm $o\b" "$src/man/tupelod.conf.5" ||
-	    fail "tupelod.conf.5 lacks $o"
+	grep -q "^\.It Cm $o\b" "$man5" || fail "tupelod.conf.5 lacks $o"
 done
-"$tupelod" --help | head -n 1 | grep -o -- '-[a-zA-Z]' | sort -u |
+
+# Reloadable: "--name ... (reloadable)" in --help; ".It Cm a , Cm b" under
+# RELOADING in tupelod.conf(5); ".Cm name" in the SIGHUP entry of
+# tupelod(8).
+echo "$help" | sed -n 's/^  \(-., \)\{0,1\}--\([a-z-]*\) .*(reloadable)$/\2/p' |
+    sort >"$tmp/reload"
+sed -n '/^\.Sh RELOADING/,/^\.Sh /p' "$man5" | sed -n 's/^\.It //p' |
+    grep -o 'Cm [a-z-]*' | sed 's/^Cm //' | sort |
+    diff -u "$tmp/reload" - >&2 ||
+    fail "reloadable options: --help (-) and tupelod.conf.5 RELOADING (+)"
+sed -n '/^\.It Dv SIGHUP/,/^\.It /p' "$man8" | sed -n 's/^\.Cm \([a-z-]*\).*/\1/p' |
+    sort | diff -u "$tmp/reload" - >&2 ||
+    fail "reloadable options: --help (-) and tupelod.8 SIGHUP (+)"
+
+# The example config is every option at its default.
+if [ -f "$bld/tools/tupelod.conf.example" ]; then
+	"$tupelod" -c "$bld/tools/tupelod.conf.example" --dump-config |
+	    cmp -s - "$bld/tools/tupelod.conf.example" ||
+	    fail "tools/tupelod.conf.example does not read back as the defaults"
+else
+	fail "no tools/tupelod.conf.example in the build tree"
+fi
+
+# man tp_x: every function the header declares is in libtupelo(3).
+for f in $(sed -n 's/^[a-z].*[	 *]\(tp_[a-z0-9_]*\)(.*/\1/p' \
+    "$src/client/tupelo/tupelo.h" | sort -u); do
+	grep -q "\b$f\b" "$src/man/libtupelo.3" || fail "libtupelo.3 lacks $f"
+done
+
+echo "$help" | head -n 1 | grep -o -- '-[a-zA-Z]' | sort -u |
 while read -r f; do
-	sed -n '/^\.Sh SYNOPSIS/,/^\.Sh DESCRIPTION/p' "$src/man/tupelod.8" |
+	sed -n '/^\.Sh SYNOPSIS/,/^\.Sh DESCRIPTION/p' "$man8" |
 	    grep -q "Fl ${f#-}\|Op Fl [a-zA-Z]*${f#-}" ||
 	    { echo "docs: tupelod.8 SYNOPSIS lacks $f" >&2; exit 1; }
 done || bad=1
@@ -47,11 +85,8 @@ while read -r cmd; do
 	    { echo "docs: tupelo.1 lacks command $cmd" >&2; exit 1; }
 done || bad=1
 
-tmp=$(mktemp -d)
-pid=
-trap 'kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 : >"$tmp/log"
-"$tupelod" -d "$tmp/data" -l 127.0.0.1:0 2>"$tmp/log" &
+"$tupelod" -c /dev/null -d "$tmp/data" -l 127.0.0.1:0 2>"$tmp/log" &
 pid=$!
 i=0
 while ! grep -q "listening on" "$tmp/log" && [ $i -lt 500 ]; do

@@ -119,7 +119,7 @@ ticks() {
 	awk '{ print $14 + $15 }' "/proc/$pid/stat"
 }
 
-flush_ms=$("$tupelod" --help |
+flush_ms=$("$tupelod" -c /dev/null --help |
     sed -n 's/.*--flush-interval N \[\([0-9]*\)\].*/\1/p')
 d_sync="sync (fsync before ack, group commit)"
 d_int="interval (ack after commit, fsync every ${flush_ms:-?} ms)"

@@ -7,7 +7,8 @@ bench_start() {
 	# The log exists before the loop below reads it (set -e).
 	: >"$tmp/log"
 	# shellcheck disable=SC2086
-	"$tupelod" -d "$tmp/data" -l 127.0.0.1:0 ${bench_args:-} 2>"$tmp/log" &
+	"$tupelod" -c /dev/null -d "$tmp/data" -l 127.0.0.1:0 ${bench_args:-} \
+	    2>"$tmp/log" &
 	pid=$!
 	port=
 	i=0

@@ -54,7 +54,7 @@ field() {
 	printf '%s\n' "$1" | sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p"
 }
 
-flush_ms=$("$tupelod" --help |
+flush_ms=$("$tupelod" -c /dev/null --help |
     sed -n 's/.*--flush-interval N \[\([0-9]*\)\].*/\1/p')
 build=$("$top/config.status" --config 2>/dev/null || :)
 cpu=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo 2>/dev/null |

@@ -36,12 +36,19 @@ deps() {
 		fi
 	done
 	[ -z "$missing" ] && return 0
-	echo "setup: installing:$missing" >&2
+	# One line says what; apt-get's and dpkg's thousands go to the log,
+	# whose end is shown if installing fails.
+	log=$top/setup.log
+	echo "setup: installing:$missing (output in $log)" >&2
 	sudo=""
 	[ "$(id -u)" -ne 0 ] && sudo="sudo"
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
-	    --no-install-recommends $missing >&2
+	if ! { $sudo apt-get update -qq &&
+	    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends $missing; } >"$log" 2>&1; then
+		echo "setup: installing failed; the end of $log:" >&2
+		tail -n 30 "$log" >&2
+		exit 1
+	fi
 }
 
 build() {
@@ -103,7 +110,8 @@ build)
 	;;
 run)
 	build
-	exec ./broker/tupelod
+	# The tree's own defaults, whatever an installed tupelod.conf says.
+	exec ./broker/tupelod -c /dev/null
 	;;
 check)
 	build check

@@ -105,6 +105,18 @@ harness_ms(void)
 	return (ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
+const char *
+broker_log_path(struct broker *b)
+{
+	int	i;
+
+	for (i = 0; i + 1 < b->nargs; i++) {
+		if (strcmp(b->args[i], "--log-file") == 0)
+			return (b->args[i + 1]);
+	}
+	return (b->log);
+}
+
 static void
 harness_dump_log(struct broker *b)
 {
@@ -112,9 +124,9 @@ harness_dump_log(struct broker *b)
 	FILE	*f;
 	size_t	n;
 
-	if ((f = fopen(b->log, "r")) == NULL)
+	if ((f = fopen(broker_log_path(b), "r")) == NULL)
 		return;
-	fprintf(stderr, "---- %s ----\n", b->log);
+	fprintf(stderr, "---- %s ----\n", broker_log_path(b));
 	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
 		fwrite(buf, 1, n, stderr);
 	fclose(f);
@@ -127,7 +139,7 @@ broker_log_has(struct broker *b, const char *text)
 	FILE	*f;
 	size_t	n;
 
-	if ((f = fopen(b->log, "r")) == NULL)
+	if ((f = fopen(broker_log_path(b), "r")) == NULL)
 		return (0);
 	n = fread(buf, 1, sizeof buf - 1, f);
 	fclose(f);
@@ -153,7 +165,7 @@ harness_wait_ready(struct broker *b, long from)
 			harness_dump_log(b);
 			return (-1);
 		}
-		if ((f = fopen(b->log, "r")) != NULL) {
+		if ((f = fopen(broker_log_path(b), "r")) != NULL) {
 			fseek(f, from, SEEK_SET);
 			n = fread(buf, 1, sizeof buf - 1, f);
 			fclose(f);
@@ -186,9 +198,12 @@ harness_spawn(struct broker *b)
 	long		 from = 0;
 	int		 fd, i, n = 0;
 
-	if (stat(b->log, &sb) == 0)
+	if (stat(broker_log_path(b), &sb) == 0)
 		from = (long)sb.st_size;
 	argv[n++] = (char *)harness_tupelod();
+	/* Never an installed tupelod.conf; a test's own -c comes later. */
+	argv[n++] = "-c";
+	argv[n++] = "/dev/null";
 	argv[n++] = "-d";
 	argv[n++] = b->data;
 	argv[n++] = "-l";

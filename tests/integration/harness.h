@@ -1,7 +1,8 @@
 /*
  * Integration test harness: start the real tupelod on 127.0.0.1 port 0
- * with a temporary data directory, learn its port from its log, restart or
- * kill it, and run the tupelo CLI against it. TUPELO_TEST_URL aims the
+ * with a temporary data directory and -c /dev/null (never an installed
+ * config file), learn its port from its log, restart or kill it, and run
+ * the tupelo CLI against it. TUPELO_TEST_URL aims the
  * tests at a broker that is already running instead (tests that restart
  * the broker skip themselves then).
  */
@@ -46,6 +47,8 @@ long	broker_peak_kb(struct broker *);
 long	broker_cpu_ms(struct broker *);
 /* Does the broker's log contain this text? */
 int	broker_log_has(struct broker *, const char *);
+/* Its log: the file of a --log-file argument, else its stderr (log). */
+const char *broker_log_path(struct broker *);
 
 /*
  * Run "tupelo -u URL ARGS" through sh with stdin from the file in_path

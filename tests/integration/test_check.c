@@ -63,8 +63,8 @@ run_check(const char *dir, const char *extra, char **out)
 			dup2(fd, 0);
 			dup2(fd, 2);
 		}
-		execl(harness_tupelod(), "tupelod", "--check", dir, extra,
-		    (char *)NULL);
+		execl(harness_tupelod(), "tupelod", "-c", "/dev/null",
+		    "--check", dir, extra, (char *)NULL);
 		_exit(127);
 	}
 	assert_true(pid > 0);

@@ -614,7 +614,8 @@ test_core_data_dir_locked(void **state)
 
 	if (b->external)
 		skip();
-	snprintf(cmd, sizeof cmd, "timeout 10 %s -d '%s' -l 127.0.0.1:0 2>&1",
+	snprintf(cmd, sizeof cmd, "timeout 10 %s -c /dev/null -d '%s' "
+	    "-l 127.0.0.1:0 2>&1",
 	    harness_tupelod(), b->data);
 	FILE *p = popen(cmd, "r");
 	assert_non_null(p);

@@ -128,7 +128,8 @@ torture_has_check(void)
 	FILE	*p;
 	int	 found = 0;
 
-	snprintf(cmd, sizeof cmd, "'%s' --help 2>&1", harness_tupelod());
+	snprintf(cmd, sizeof cmd, "'%s' -c /dev/null --help 2>&1",
+	    harness_tupelod());
 	if ((p = popen(cmd, "r")) == NULL)
 		return (0);
 	while (fgets(line, sizeof line, p) != NULL)
@@ -149,8 +150,8 @@ torture_check_dir(struct torture *t, unsigned round)
 	size_t	 n;
 	int	 status;
 
-	snprintf(cmd, sizeof cmd, "'%s' --check '%s' 2>&1", harness_tupelod(),
-	    t->b.data);
+	snprintf(cmd, sizeof cmd, "'%s' -c /dev/null --check '%s' 2>&1",
+	    harness_tupelod(), t->b.data);
 	p = popen(cmd, "r");
 	assert_non_null(p);
 	n = fread(out, 1, sizeof out - 1, p);

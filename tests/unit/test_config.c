@@ -1,8 +1,11 @@
 /*
  * Unit tests of broker/config: defaults, command-line options, sizes with
  * K, M and G, bounds, config files (comments, errors reported with
- * file:line) and their precedence, --help and --version. What config_load()
- * prints is captured in files of a mkdtemp directory.
+ * file:line) and their precedence, the default file, --help, --version,
+ * --dump-config, and the reload of SIGHUP. What config_load() prints is
+ * captured in files of a mkdtemp directory; what config_reload() reports,
+ * through config_set_report(). The build points CONFIG_FILE_DEFAULT at a
+ * file of the build tree (TEST_CONFIG_DEFAULT), never at the installed one.
  */
 #include <sys/stat.h>
 
@@ -27,6 +30,9 @@
 #define MIB	(1024ULL * 1024)
 #define ARGS_MAX	32
 
+/* What the reporter was given: "LEVEL:line\n" each. */
+static char	reported[16384];
+
 struct fixture {
 	char		base[256];	/* mkdtemp directory */
 	char		conf[512];	/* config file path */
@@ -47,6 +53,8 @@ setup(void **state)
 		return (-1);
 	}
 	snprintf(fx->conf, sizeof fx->conf, "%s/tupelod.conf", fx->base);
+	unlink(TEST_CONFIG_DEFAULT);
+	reported[0] = '\0';
 	*state = fx;
 	return (0);
 }
@@ -57,9 +65,19 @@ teardown(void **state)
 	struct fixture	*fx = *state;
 
 	config_free(&fx->cfg);
+	config_set_report(NULL);
+	unlink(TEST_CONFIG_DEFAULT);
 	tmpdir_remove(fx->base);
 	free(fx);
 	return (0);
+}
+
+static void
+report(int level, const char *line)
+{
+	size_t	n = strlen(reported);
+
+	snprintf(reported + n, sizeof reported - n, "%d:%s\n", level, line);
 }
 
 /* Point fd at a new file; returns the saved descriptor. */
@@ -129,14 +147,20 @@ load(struct fixture *fx, ...)
 }
 
 static void
-write_conf(struct fixture *fx, const char *text)
+write_file(const char *path, const char *text)
 {
 	FILE	*f;
 
-	f = fopen(fx->conf, "w");
+	f = fopen(path, "w");
 	assert_non_null(f);
 	assert_int_equal(fputs(text, f) >= 0, 1);
 	assert_int_equal(fclose(f), 0);
+}
+
+static void
+write_conf(struct fixture *fx, const char *text)
+{
+	write_file(fx->conf, text);
 }
 
 /* Does fx->err contain "<conf>:<line>:" and then text on that line? */
@@ -163,7 +187,10 @@ test_config_defaults(void **state)
 
 	assert_int_equal(load(fx, NULL), 0);
 	assert_string_equal(fx->err, "");
-	assert_null(c->config_file);
+	/* No -c: the default file, which may be (and here is) missing. */
+	assert_string_equal(c->config_file, TEST_CONFIG_DEFAULT);
+	assert_true(c->config_optional);
+	assert_true(c->config_missing);
 	assert_string_equal(c->data_dir, "./tupelo-data");
 	assert_string_equal(c->listen, "127.0.0.1:6666");
 	assert_string_equal(c->log_file, "");
@@ -534,6 +561,279 @@ test_config_usage(void **state)
 	assert_non_null(strchr(fx->out, '\n'));
 }
 
+/* Without -c the default file is read when it exists; -c replaces it. */
+static void
+test_config_default_file(void **state)
+{
+	struct fixture	*fx = *state;
+
+	write_file(TEST_CONFIG_DEFAULT, "max-unacked = 7\n");
+	assert_int_equal(load(fx, NULL), 0);
+	assert_false(fx->cfg.config_missing);
+	assert_int_equal(fx->cfg.max_unacked, 7);
+	/* The command line still wins. */
+	assert_int_equal(load(fx, "--max-unacked", "9", NULL), 0);
+	assert_int_equal(fx->cfg.max_unacked, 9);
+
+	write_conf(fx, "# nothing\n");
+	assert_int_equal(load(fx, "-c", fx->conf, NULL), 0);
+	assert_false(fx->cfg.config_optional);
+	assert_int_equal(fx->cfg.max_unacked, 1000);
+	assert_int_equal(load(fx, "-c", "/dev/null", NULL), 0);
+	assert_int_equal(fx->cfg.max_unacked, 1000);
+
+	/* Errors in it are errors, with its name and line. */
+	write_file(TEST_CONFIG_DEFAULT, "max-unacked = 7\nbogus = 1\n");
+	assert_int_equal(load(fx, NULL), 2);
+	assert_non_null(strstr(fx->err, TEST_CONFIG_DEFAULT ":2: unknown"));
+}
+
+/* A value of "" is the empty string, as --dump-config writes it. */
+static void
+test_config_empty_string(void **state)
+{
+	struct fixture	*fx = *state;
+
+	write_conf(fx, "log-file = /var/log/x.log\nlog-file = \"\"\n");
+	assert_int_equal(load(fx, "-c", fx->conf, NULL), 0);
+	assert_string_equal(fx->cfg.log_file, "");
+}
+
+/* The line of option name in --help output out, or "". */
+static const char *
+help_line(const char *out, const char *name, char *buf, size_t len)
+{
+	const char	*p = out, *e;
+	char		 want[64];
+
+	snprintf(want, sizeof want, "--%s ", name);
+	buf[0] = '\0';
+	while ((p = strstr(p, want)) != NULL) {
+		if (p == out || p[-1] == ' ') {
+			e = strchr(p, '\n');
+			snprintf(buf, len, "%.*s", (int)(e != NULL ? e - p :
+			    (long)strlen(p)), p);
+			break;
+		}
+		p++;
+	}
+	return (buf);
+}
+
+static void
+test_config_help_reloadable(void **state)
+{
+	static const char *const reload[] = {
+		"log-file", "log-level", "max-connections", "durability",
+		"conn-buffer", "conn-inflight", "max-unacked", "dedup-window",
+		"ack-wait", "max-deliveries", "max-ack-pending",
+	};
+	static const char *const restart[] = {
+		"data-dir", "listen", "max-message-size", "max-frame-size",
+		"flush-interval", "map-size", "max-data-size", "wal-size",
+		"max-stations",
+	};
+	struct fixture	*fx = *state;
+	char		 line[256];
+	size_t		 i;
+
+	assert_int_equal(load(fx, "--help", NULL), 1);
+	for (i = 0; i < sizeof reload / sizeof reload[0]; i++) {
+		help_line(fx->out, reload[i], line, sizeof line);
+		assert_non_null(strstr(line, "(reloadable)"));
+	}
+	for (i = 0; i < sizeof restart / sizeof restart[0]; i++) {
+		help_line(fx->out, restart[i], line, sizeof line);
+		assert_true(line[0] != '\0');
+		assert_null(strstr(line, "(reloadable)"));
+	}
+}
+
+static void
+test_config_dump(void **state)
+{
+	struct fixture	*fx = *state;
+
+	assert_int_equal(load(fx, "-c", "/dev/null", "--dump-config", NULL),
+	    1);
+	assert_string_equal(fx->err, "");
+	/* Every option commented out at its default, with its help. */
+	assert_non_null(strstr(fx->out, "\n#data-dir = ./tupelo-data\n"));
+	assert_non_null(strstr(fx->out, "\n#log-file = \"\"\n"));
+	assert_non_null(strstr(fx->out, "\n#max-message-size = 1M\n"));
+	assert_non_null(strstr(fx->out, "(reloadable)\n#log-level = info\n"));
+	assert_non_null(strstr(fx->out, "\n# data directory (created if "
+	    "missing)\n#data-dir"));
+	assert_null(strstr(fx->out, "\ndata-dir"));
+
+	/* What differs from the default is a setting. */
+	write_conf(fx, "max-unacked = 5\n");
+	assert_int_equal(load(fx, "-c", fx->conf, "-d", "/srv/t",
+	    "--dump-config", NULL), 1);
+	assert_non_null(strstr(fx->out, "\nmax-unacked = 5\n"));
+	assert_non_null(strstr(fx->out, "\ndata-dir = /srv/t\n"));
+	assert_non_null(strstr(fx->out, "\n#listen = 127.0.0.1:6666\n"));
+
+	/* Bad options are still errors. */
+	assert_int_equal(load(fx, "--dump-config", "--map-size", "1", NULL),
+	    2);
+}
+
+/* Load with -c fx->conf and the reporter on; args after "-c conf". */
+#define LOAD_CONF(fx, ...) do {						\
+	assert_int_equal(load(fx, "-c", (fx)->conf, __VA_ARGS__), 0);	\
+	config_set_report(report);					\
+	reported[0] = '\0';						\
+} while (0)
+
+/* config_reload with the argv of the last load of fx. */
+static int
+reload(struct fixture *fx, const char *const *args, size_t n, int *applied)
+{
+	char	*argv[ARGS_MAX + 2];
+	size_t	 i;
+
+	argv[0] = "tupelod";
+	for (i = 0; i < n; i++)
+		argv[i + 1] = (char *)args[i];
+	argv[n + 1] = NULL;
+	return (config_reload(&fx->cfg, (int)n + 1, argv, applied));
+}
+
+static void
+test_config_reload_applies(void **state)
+{
+	struct fixture	*fx = *state;
+	const char	*args[] = { "-c", fx->conf };
+	int		 applied = -1;
+
+	write_conf(fx, "log-level = info\nmax-connections = 10\n"
+	    "ack-wait = 500\n");
+	LOAD_CONF(fx, NULL);
+	write_conf(fx, "log-level = debug\nmax-connections = 20\n"
+	    "log-file = /tmp/x.log\ndurability = interval\n"
+	    "ack-wait = 500\n");
+	assert_int_equal(reload(fx, args, 2, &applied), 0);
+	assert_int_equal(applied, 4);
+	assert_int_equal(fx->cfg.log_level, 3);
+	assert_int_equal(fx->cfg.max_connections, 20);
+	assert_string_equal(fx->cfg.log_file, "/tmp/x.log");
+	assert_int_equal(fx->cfg.durability, CONFIG_DURABILITY_INTERVAL);
+	assert_int_equal(fx->cfg.ack_wait_ms, 500);
+	assert_non_null(strstr(reported, "2:log-level changed from info to "
+	    "debug\n"));
+	assert_non_null(strstr(reported, "2:max-connections changed from 10 "
+	    "to 20\n"));
+	assert_non_null(strstr(reported, "2:log-file changed from \"\" to "
+	    "/tmp/x.log\n"));
+	assert_null(strstr(reported, "ack-wait"));
+
+	/* Nothing changed: nothing to say. */
+	reported[0] = '\0';
+	assert_int_equal(reload(fx, args, 2, &applied), 0);
+	assert_int_equal(applied, 0);
+	assert_string_equal(reported, "");
+}
+
+static void
+test_config_reload_needs_restart(void **state)
+{
+	struct fixture	*fx = *state;
+	const char	*args[] = { "-c", fx->conf };
+	int		 applied = -1;
+
+	write_conf(fx, "data-dir = /a\nmap-size = 1G\nmax-unacked = 5\n");
+	LOAD_CONF(fx, NULL);
+	write_conf(fx, "data-dir = /b\nmap-size = 2G\nmax-unacked = 6\n");
+	assert_int_equal(reload(fx, args, 2, &applied), 0);
+	assert_int_equal(applied, 1);
+	assert_string_equal(fx->cfg.data_dir, "/a");
+	assert_int_equal(fx->cfg.map_size, 1024 * MIB);
+	assert_int_equal(fx->cfg.max_unacked, 6);
+	assert_non_null(strstr(reported, "1:data-dir changed from /a to /b: "
+	    "that needs a restart; /a stays in force\n"));
+	assert_non_null(strstr(reported, "1:map-size changed from 1G to 2G: "
+	    "that needs a restart"));
+}
+
+/* Precedence holds on reload: the command line still wins. */
+static void
+test_config_reload_cli_wins(void **state)
+{
+	struct fixture	*fx = *state;
+	const char	*args[] = { "--max-unacked", "7", "-c", fx->conf,
+			    "-v" };
+	int		 applied = -1;
+
+	write_conf(fx, "max-unacked = 5\nlog-level = error\n");
+	LOAD_CONF(fx, "--max-unacked", "7", "-v", NULL);
+	assert_int_equal(fx->cfg.max_unacked, 7);
+	assert_int_equal(fx->cfg.log_level, 1);
+	write_conf(fx, "max-unacked = 9\nlog-level = info\n");
+	assert_int_equal(reload(fx, args, 5, &applied), 0);
+	assert_int_equal(fx->cfg.max_unacked, 7);
+	/* -v still adds one to the level of the file. */
+	assert_int_equal(fx->cfg.log_level, 3);
+	assert_int_equal(applied, 1);
+}
+
+/* A file with errors changes nothing; each error says file:line. */
+static void
+test_config_reload_errors(void **state)
+{
+	struct fixture	*fx = *state;
+	const char	*args[] = { "-c", fx->conf };
+	char		 where[600];
+	int		 applied = -1;
+
+	write_conf(fx, "max-connections = 10\nlog-level = warn\n");
+	LOAD_CONF(fx, NULL);
+	write_conf(fx, "max-connections = 20\nlog-level = loud\n"
+	    "max-unacked = 0\n");
+	assert_int_equal(reload(fx, args, 2, &applied), 2);
+	assert_int_equal(applied, 0);
+	assert_int_equal(fx->cfg.max_connections, 10);
+	assert_int_equal(fx->cfg.log_level, 1);
+	snprintf(where, sizeof where, "0:%s:2: log-level", fx->conf);
+	assert_non_null(strstr(reported, where));
+	snprintf(where, sizeof where, "0:%s:3: max-unacked", fx->conf);
+	assert_non_null(strstr(reported, where));
+	assert_non_null(strstr(reported, "not reloaded"));
+
+	/* A file gone is an error too. */
+	unlink(fx->conf);
+	reported[0] = '\0';
+	assert_int_equal(reload(fx, args, 2, &applied), 2);
+	assert_int_equal(fx->cfg.max_connections, 10);
+	assert_non_null(strstr(reported, fx->conf));
+
+	/* Fixed, it applies. */
+	write_conf(fx, "max-connections = 30\n");
+	assert_int_equal(reload(fx, args, 2, &applied), 0);
+	assert_int_equal(fx->cfg.max_connections, 30);
+}
+
+/* Without -c, a default file that appears later is read on reload. */
+static void
+test_config_reload_default_file(void **state)
+{
+	struct fixture	*fx = *state;
+	int		 applied = -1;
+
+	assert_int_equal(load(fx, NULL), 0);
+	config_set_report(report);
+	assert_true(fx->cfg.config_missing);
+	write_file(TEST_CONFIG_DEFAULT, "max-unacked = 3\n");
+	assert_int_equal(reload(fx, NULL, 0, &applied), 0);
+	assert_false(fx->cfg.config_missing);
+	assert_int_equal(fx->cfg.max_unacked, 3);
+	assert_int_equal(applied, 1);
+	unlink(TEST_CONFIG_DEFAULT);
+	assert_int_equal(reload(fx, NULL, 0, &applied), 0);
+	assert_true(fx->cfg.config_missing);
+	assert_int_equal(fx->cfg.max_unacked, 1000);
+}
+
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -562,6 +862,15 @@ main(void)
 		T(test_config_repeated_loads),
 		cmocka_unit_test(test_config_durability_name),
 		T(test_config_usage),
+		T(test_config_default_file),
+		T(test_config_empty_string),
+		T(test_config_help_reloadable),
+		T(test_config_dump),
+		T(test_config_reload_applies),
+		T(test_config_reload_needs_restart),
+		T(test_config_reload_cli_wins),
+		T(test_config_reload_errors),
+		T(test_config_reload_default_file),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -1,7 +1,8 @@
 /*
  * Unit tests of broker/log: log_escape() (printable bytes kept, the rest as
  * \xNN, capped with "..." and always NUL-terminated), levels, the log file
- * (timestamps, appending, one line per call), stderr, and libevent's
+ * (timestamps, appending, one line per call, reopened after a rename),
+ * stderr (timestamps, none when it is the journal), and libevent's
  * warnings routed into the log. Log files live in a mkdtemp directory.
  */
 #include <sys/stat.h>
@@ -397,30 +398,116 @@ test_log_long_line(void **state)
 	free(big);
 }
 
+/*
+ * Open the log on stderr with fd 2 pointing at fx->path, with the
+ * environment variable JOURNAL_STREAM set to journal (NULL: unset), log
+ * a warning and an info line at level warn; fx->text gets what came out.
+ */
 static void
-test_log_stderr(void **state)
+stderr_lines(struct fixture *fx, const char *journal)
 {
-	struct fixture	*fx = *state;
-	int		 fd, saved;
+	int	fd, saved;
 
-	/* Without a file, lines go to fd 2 with no timestamp. */
 	fd = open(fx->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	assert_true(fd != -1);
 	saved = dup(STDERR_FILENO);
 	assert_true(saved != -1);
-	assert_int_equal(log_open(LOG_LEVEL_WARN, NULL), 0);
 	fflush(stderr);
 	if (dup2(fd, STDERR_FILENO) == -1) {
 		close(saved);
 		fail_msg("dup2");
 	}
+	if (journal != NULL)
+		setenv("JOURNAL_STREAM", journal, 1);
+	else
+		unsetenv("JOURNAL_STREAM");
+	/* Where stderr goes is looked at when the log is opened. */
+	assert_int_equal(log_open(LOG_LEVEL_WARN, NULL), 0);
 	log_warn("to %s", "stderr");
 	log_info("not this");
+	unsetenv("JOURNAL_STREAM");
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	close(fd);
 	read_log(fx, fx->path);
+}
+
+static void
+test_log_stderr(void **state)
+{
+	struct fixture	*fx = *state;
+
+	/* Without a file, lines go to fd 2, with a timestamp. */
+	stderr_lines(fx, NULL);
+	assert_true(matches(fx->text, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T"
+	    "[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z tupelod: warn: "
+	    "to stderr\n$"));
+}
+
+static void
+test_log_stderr_journal(void **state)
+{
+	struct fixture	*fx = *state;
+	struct stat	 sb;
+	char		 env[128];
+
+	/* The journal stamps lines itself: stderr is its stream. */
+	assert_int_equal(close(open(fx->path, O_WRONLY | O_CREAT, 0600)), 0);
+	assert_int_equal(stat(fx->path, &sb), 0);
+	snprintf(env, sizeof env, "%ju:%ju", (uintmax_t)sb.st_dev,
+	    (uintmax_t)sb.st_ino);
+	stderr_lines(fx, env);
 	assert_string_equal(fx->text, "tupelod: warn: to stderr\n");
+
+	/* Inherited from a service, naming another stream: stamped. */
+	snprintf(env, sizeof env, "%ju:%ju", (uintmax_t)sb.st_dev,
+	    (uintmax_t)sb.st_ino + 1);
+	stderr_lines(fx, env);
+	assert_true(matches(fx->text, "Z tupelod: warn: to stderr\n$"));
+	stderr_lines(fx, "garbage");
+	assert_true(matches(fx->text, "Z tupelod: warn: to stderr\n$"));
+}
+
+/* SIGHUP after logrotate: the renamed file keeps what it has, the next
+   lines go to a new file at the path. */
+static void
+test_log_reopen(void **state)
+{
+	struct fixture	*fx = *state;
+	char		 old[600];
+
+	snprintf(old, sizeof old, "%s.1", fx->path);
+	assert_int_equal(log_open(LOG_LEVEL_INFO, fx->path), 0);
+	log_info("before");
+	assert_int_equal(rename(fx->path, old), 0);
+	log_info("still the old file");
+	assert_int_equal(log_open(LOG_LEVEL_INFO, fx->path), 0);
+	log_info("after");
+	read_log(fx, old);
+	assert_true(matches(fx->text, "info: before\n.*info: still the old "
+	    "file\n$"));
+	read_log(fx, fx->path);
+	assert_true(matches(fx->text, "^[^\n]*Z tupelod: info: after\n$"));
+	unlink(old);
+}
+
+/* A file that cannot be opened leaves the log where it was. */
+static void
+test_log_reopen_fails(void **state)
+{
+	struct fixture	*fx = *state;
+	char		 bad[600];
+
+	snprintf(bad, sizeof bad, "%s/no/such/dir/log", fx->base);
+	assert_int_equal(log_open(LOG_LEVEL_INFO, fx->path), 0);
+	assert_int_equal(log_open(LOG_LEVEL_DEBUG, bad), -1);
+	log_info("kept");
+	log_debug("level kept too");
+	log_set_level(LOG_LEVEL_DEBUG);
+	log_debug("now debug");
+	read_log(fx, fx->path);
+	assert_int_equal(count_lines(fx->text), 2);
+	assert_true(matches(fx->text, "info: kept\n.*debug: now debug\n$"));
 }
 
 static void
@@ -468,6 +555,9 @@ main(void)
 		T(test_log_open_fails),
 		T(test_log_long_line),
 		T(test_log_stderr),
+		T(test_log_stderr_journal),
+		T(test_log_reopen),
+		T(test_log_reopen_fails),
 		T(test_log_libevent_routed),
 	};
 
