@@ -78,7 +78,9 @@ def matches(want, got):
 
 def start_broker(tmp):
     log = open(os.path.join(tmp, "tupelod.log"), "w")
-    proc = subprocess.Popen([TUPELOD, "-d", os.path.join(tmp, "data"),
+    # -c /dev/null: an installed tupelod.conf must not change the tour.
+    proc = subprocess.Popen([TUPELOD, "-c", "/dev/null",
+                             "-d", os.path.join(tmp, "data"),
                              "-l", "127.0.0.1:0"], stdin=subprocess.DEVNULL,
                             stdout=log, stderr=log)
     deadline = time.monotonic() + START_S
