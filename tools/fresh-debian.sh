@@ -397,7 +397,8 @@ mnt "$root/dev/shm" -t tmpfs -o mode=1777,nosuid,nodev tmpfs
 # waited for so that a signal runs the cleanup at once.
 log "running in $root: $*"
 # shellcheck disable=SC2016
-set -- chroot "$root" /bin/sh -c 'cd "$0" && exec "$@"' "$src" "$@"
+set -- chroot "$root" /bin/sh -c 'HOME=~root && export HOME &&
+    cd "$0" && exec "$@"' "$src" "$@"
 ifs=$IFS
 IFS='
 '
@@ -409,7 +410,7 @@ set +f
 IFS=$ifs
 t1=$(date +%s)
 exec 3<&0
-env -i --default-signal=INT,QUIT HOME=/root LANG=C.UTF-8 \
+env -i --default-signal=INT,QUIT LANG=C.UTF-8 \
     TERM="${TERM:-dumb}" \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     "$@" <&3 3<&- &
