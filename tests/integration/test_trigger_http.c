@@ -5,12 +5,13 @@
  * CloudEvents binary mode for batch size 1, JSON batches with a window,
  * async concurrency, retries honouring Retry-After, and a 4xx that goes
  * straight to the dead letters. The lambda group installs serverless and
- * serverless-offline from npm (into a temp directory, or into
- * $TUPELO_NPM_CACHE to speed up reruns), serves tests/integration/lambda
- * with serverless-offline's Lambda Invoke API, and checks a function that
- * succeeds, one that throws and one that reports batchItemFailures. The
- * project promises real parts: without node, npm or the registry the
- * lambda tests fail, they do not skip.
+ * serverless-offline with npm ci from tests/integration/lambda/
+ * package-lock.json (exact versions that run on Node.js 18 and 20) into a
+ * temp directory, or into $TUPELO_NPM_CACHE to speed up reruns, serves
+ * tests/integration/lambda with serverless-offline's Lambda Invoke API,
+ * and checks a function that succeeds, one that throws and one that
+ * reports batchItemFailures. The project promises real parts: without
+ * node, npm or the registry the lambda tests fail, they do not skip.
  *
  * Helpers run in process groups of their own and are killed as groups;
  * serverless-offline's wrapper shell also kills its group when this test
@@ -46,16 +47,16 @@
 
 #include "harness.h"
 
-#define WATCHDOG_S	290	/* the whole file, npm install included */
+#define WATCHDOG_S	290	/* the whole file, npm ci included */
 #define WAIT_MS		30000	/* for a trigger to get somewhere */
 #define SERVER_MS	10000	/* for trigger_server.py to report */
-#define NPM_MS		200000	/* for npm install */
+#define NPM_MS		200000	/* for npm ci */
 #define SLS_MS		90000	/* for serverless-offline to listen */
 #define STOP_MS		5000	/* for a process group to end on SIGTERM */
 #define POLL_US		50000
 
-#define NPM_PACKAGES	"serverless@3 serverless-offline@13"
-#define NPM_MARKER	".tupelo-npm-installed"
+#define LAMBDA_DIR	"tests/integration/lambda"	/* under srcdir */
+#define NPM_MARKER	".tupelo-npm-installed"	/* hash of the lock */
 #define SLS_PREFIX	"tupelo-it-test-"	/* service-stage- */
 
 /* A helper process, leader of its own process group. */
@@ -716,62 +717,93 @@ lambda_fail(struct fixture *f, const char *fmt, ...)
 	return (-1);
 }
 
-/* npm install the packages into f->svc, unless already there. */
+/* FNV-1a, 64 bits: enough to tell one lockfile from another. */
+static uint64_t
+lock_hash(const char *s)
+{
+	uint64_t	h = 0xcbf29ce484222325ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return (h);
+}
+
+/*
+ * npm ci the packages pinned by LAMBDA_DIR/package-lock.json into f->svc,
+ * unless the marker says that very lockfile is installed there (a changed
+ * lock installs again). npm ci, not npm install: exact versions, and the
+ * lock is never rewritten. No install scripts: serverless runs without
+ * them, and npm versions differ on whether they run by default.
+ */
 static int
 lambda_install(struct fixture *f)
 {
 	static char	 upd[] = "npm_config_update_notifier=false";
 	char		*env[] = { upd, NULL };
-	char		*argv[] = { "npm", "install", "--no-audit", "--no-fund",
-			    "--no-save", "serverless@3",
-			    "serverless-offline@13", NULL };
-	char		 path[PATH_MAX + 32], log[PATH_MAX + 32], *mark;
+	char		*argv[] = { "npm", "ci", "--no-audit", "--no-fund",
+			    "--ignore-scripts", NULL };
+	const char	*files[] = { "package.json", "package-lock.json",
+			    NULL };
+	char		 from[PATH_MAX + 64], to[PATH_MAX + 64];
+	char		 log[PATH_MAX + 32], want[32], *lock, *mark;
 	struct proc	 p;
 	FILE		*fp;
-	int		 status = 0;
+	size_t		 i;
+	int		 installed, status = 0;
 	int64_t		 t0 = now_ms();
 
-	snprintf(path, sizeof path, "%s/%s", f->svc, NPM_MARKER);
-	mark = slurp(path);
-	if (mark != NULL && strcmp(mark, NPM_PACKAGES "\n") == 0) {
-		snprintf(path, sizeof path, "%s/node_modules/.bin/serverless",
-		    f->svc);
-		if (access(path, X_OK) == 0) {
-			free(mark);
-			return (0);
-		}
+	for (i = 0; files[i] != NULL; i++) {
+		snprintf(from, sizeof from, "%s/%s/%s", srcdir(), LAMBDA_DIR,
+		    files[i]);
+		snprintf(to, sizeof to, "%s/%s", f->svc, files[i]);
+		if (copy_file(from, to) != 0)
+			return (lambda_fail(f, "cannot copy %s to %s", from,
+			    to));
 	}
+	snprintf(to, sizeof to, "%s/package-lock.json", f->svc);
+	if ((lock = slurp(to)) == NULL || *lock == '\0') {
+		free(lock);
+		return (lambda_fail(f, "cannot read %s", to));
+	}
+	snprintf(want, sizeof want, "%016" PRIx64 "\n", lock_hash(lock));
+	free(lock);
+
+	snprintf(to, sizeof to, "%s/%s", f->svc, NPM_MARKER);
+	mark = slurp(to);
+	installed = mark != NULL && strcmp(mark, want) == 0;
 	free(mark);
-	snprintf(path, sizeof path, "%s/package.json", f->svc);
-	if (access(path, F_OK) != 0) {
-		if ((fp = fopen(path, "w")) == NULL)
-			return (lambda_fail(f, "cannot write %s", path));
-		fprintf(fp, "{\"name\":\"tupelo-lambda-tests\","
-		    "\"private\":true}\n");
-		fclose(fp);
-	}
-	snprintf(log, sizeof log, "%s/npm-install.log", f->tmp);
+	snprintf(to, sizeof to, "%s/node_modules/.bin/serverless", f->svc);
+	if (installed && access(to, X_OK) == 0)
+		return (0);
+	/* npm ci starts by removing node_modules: no marker until done. */
+	snprintf(to, sizeof to, "%s/%s", f->svc, NPM_MARKER);
+	if (unlink(to) != 0 && errno != ENOENT)
+		return (lambda_fail(f, "cannot remove %s: %s", to,
+		    strerror(errno)));
+
+	snprintf(log, sizeof log, "%s/npm-ci.log", f->tmp);
 	if (proc_start(&p, f->svc, env, 0, NULL, log, argv) != 0)
 		return (lambda_fail(f, "cannot run npm: %s", strerror(errno)));
 	if (proc_wait(&p, NPM_MS, &status) != 0) {
 		proc_stop(&p);
 		show_tail(log, 4000);
-		return (lambda_fail(f, "npm install %s in %s took over %d s "
-		    "(is the npm registry reachable?)", NPM_PACKAGES, f->svc,
-		    NPM_MS / 1000));
+		return (lambda_fail(f, "npm ci in %s took over %d s (is the "
+		    "npm registry reachable?); its log, %s, is above", f->svc,
+		    NPM_MS / 1000, log));
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		show_tail(log, 4000);
-		return (lambda_fail(f, "npm install %s in %s failed (exit "
-		    "%d; is the npm registry reachable?): the lambda tests "
-		    "need serverless-offline", NPM_PACKAGES, f->svc,
-		    WIFEXITED(status) ? WEXITSTATUS(status) : -1));
+		return (lambda_fail(f, "npm ci in %s failed (exit %d; is the "
+		    "npm registry reachable?); its log, %s, is above: the "
+		    "lambda tests need serverless-offline", f->svc,
+		    WIFEXITED(status) ? WEXITSTATUS(status) : -1, log));
 	}
-	fprintf(stderr, "test_trigger_http: npm install took %.1f s\n",
+	fprintf(stderr, "test_trigger_http: npm ci took %.1f s\n",
 	    (double)(now_ms() - t0) / 1000);
-	snprintf(path, sizeof path, "%s/%s", f->svc, NPM_MARKER);
-	if ((fp = fopen(path, "w")) != NULL) {
-		fprintf(fp, "%s\n", NPM_PACKAGES);
+	if ((fp = fopen(to, "w")) != NULL) {
+		fputs(want, fp);
 		fclose(fp);
 	}
 	return (0);
@@ -815,8 +847,8 @@ lambda_serve(struct fixture *f)
 	int		 fd, status;
 
 	for (i = 0; files[i] != NULL; i++) {
-		snprintf(from, sizeof from, "%s/tests/integration/lambda/%s",
-		    srcdir(), files[i]);
+		snprintf(from, sizeof from, "%s/%s/%s", srcdir(), LAMBDA_DIR,
+		    files[i]);
 		snprintf(to, sizeof to, "%s/%s", f->svc, files[i]);
 		if (copy_file(from, to) != 0)
 			return (lambda_fail(f, "cannot copy %s to %s", from,
