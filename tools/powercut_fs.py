@@ -207,6 +207,15 @@ def make_ops(fuse):
                 self.save(fd, fs, length, size)
             os.ftruncate(fd, length)
 
+        def backing_flags(self, flags):
+            """Open flags for the backing file: read-write, since save()
+            reads what a write replaces; no O_APPEND (the kernel gives each
+            write its offset); no sync or direct I/O, which would only slow
+            the backing disk down."""
+            flags &= ~(os.O_ACCMODE | os.O_APPEND | os.O_SYNC | os.O_DSYNC |
+                       os.O_DIRECT | os.O_TRUNC | os.O_CREAT | os.O_EXCL)
+            return flags | os.O_RDWR
+
         def new_handle(self, fd, flags):
             ino = os.fstat(fd).st_ino
             fh = self.next_fh
@@ -327,9 +336,9 @@ def make_ops(fuse):
             with self.mutex:
                 self.live()
                 real = self.real(path)
-                flags = fi.flags & ~os.O_TRUNC
                 existed = os.path.lexists(real)
-                fd = os.open(real, flags | os.O_CREAT, mode)
+                fd = os.open(real, self.backing_flags(fi.flags) | os.O_CREAT,
+                             mode)
                 fh = self.new_handle(fd, fi.flags)
                 ino = self.handles[fh].ino
                 if not existed:
@@ -346,8 +355,7 @@ def make_ops(fuse):
             with self.mutex:
                 if fi.flags & (os.O_WRONLY | os.O_RDWR | os.O_TRUNC):
                     self.live()
-                fd = os.open(self.real(path), fi.flags & ~(
-                    os.O_TRUNC | os.O_CREAT | os.O_EXCL))
+                fd = os.open(self.real(path), self.backing_flags(fi.flags))
                 fh = self.new_handle(fd, fi.flags)
                 if fi.flags & os.O_TRUNC:
                     self.truncate_fd(fd, self.handles[fh].ino, 0)
