@@ -6,7 +6,9 @@ nothing acknowledged was lost.
 
 usage: tools/powercut.py [--cuts N] [--seed N] [--mode strict|partial|lossy]
            [--p P] [--window MS] [--dirs strict|eager] [--duration S]
-           [--fresh-every N] [--check-accept LIST] [--keep] [-v]
+           [--fresh-every N] [--check-accept LIST] [--producers N]
+           [--wal-size SIZE] [--tupelod PATH] [--cli PATH]
+           [--fs-python PATH] [--workdir DIR] [--keep]
 
 Each cut: producers (one connection each, batches of unique payloads over
 the protocol) on station "sync" (--durability sync) and "int" (interval),
@@ -740,7 +742,7 @@ def fs_python(args):
 def main():
     ap = argparse.ArgumentParser(
         description="Power-cut torture of tupelod on a simulated disk.")
-    ap.add_argument("--cuts", type=int, default=20)
+    ap.add_argument("--cuts", type=int, default=20, help="default 20")
     ap.add_argument("--seed", type=int, default=None,
                     help="default: from the clock (printed)")
     ap.add_argument("--mode", choices=("strict", "partial", "lossy"),
@@ -753,7 +755,7 @@ def main():
                     help="directory entries durable at the directory's "
                     "fsync (strict) or at once (eager)")
     ap.add_argument("--duration", type=float, default=3.0,
-                    help="longest run before a cut, seconds")
+                    help="longest run before a cut, seconds (default 3)")
     ap.add_argument("--fresh-every", type=int, default=10,
                     help="a new data directory every N cuts (0: only "
                     "after a failed start)")
@@ -761,11 +763,15 @@ def main():
                     help="exit statuses of --check accepted after a cut")
     ap.add_argument("--producers", type=int, default=2,
                     help="producers on the sync station")
-    ap.add_argument("--wal-size", default="8M")
+    ap.add_argument("--wal-size", default="8M",
+                    help="tupelod's (default 8M: a checkpoint about every "
+                    "4 MB)")
     ap.add_argument("--tupelod", default=os.environ.get(
-        "TUPELOD", os.path.join(TOP, "broker", "tupelod")))
+        "TUPELOD", os.path.join(TOP, "broker", "tupelod")),
+        help="default $TUPELOD, else broker/tupelod")
     ap.add_argument("--cli", default=os.environ.get(
-        "TUPELO_CLI", os.path.join(TOP, "tools", "tupelo")))
+        "TUPELO_CLI", os.path.join(TOP, "tools", "tupelo")),
+        help="default $TUPELO_CLI, else tools/tupelo")
     ap.add_argument("--fs-python", help="interpreter for the simulator")
     ap.add_argument("--workdir", help="scratch directory (kept)")
     ap.add_argument("--keep", action="store_true",
