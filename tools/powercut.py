@@ -420,6 +420,7 @@ class Torture:
         self.n = dict(cuts=0, acked_sync=0, acked_int=0, confirmed=0,
                       lost=0, int_lost=0, acks_lost=0, again=0, dup=0,
                       order=0, damaged=0, int_holes=0, failed_starts=0,
+                      unreachable=0,
                       stop_failed=0, errors=0)
         self.checks_cut = {}
         self.checks_stopped = {}
@@ -613,6 +614,7 @@ class Torture:
             self.broker.start()
         except StartFailed as e:
             self.n["failed_starts"] += 1
+            self.n["unreachable"] += len(self.expect["sync"])
             self.say(line + "START FAILED: %s | fresh data directory" % e)
             self.fresh()
             self.seconds += time.monotonic() - start
@@ -689,9 +691,10 @@ class Torture:
         self.say("  lost: %d; confirmed acks lost: %d, delivered again: "
                  "%d; interval lost: %d (allowed)" % (
                      n["lost"], n["acks_lost"], n["again"], n["int_lost"]))
-        self.say("  failed starts: %d; duplicates %d, out of order %d, "
-                 "damaged %d" % (n["failed_starts"], n["dup"], n["order"],
-                                 n["damaged"]))
+        self.say("  failed starts: %d (%d acknowledged sync messages out "
+                 "of reach); duplicates %d, out of order %d, damaged %d" % (
+                     n["failed_starts"], n["unreachable"], n["dup"],
+                     n["order"], n["damaged"]))
         self.say("  --check after cut: %s; of the stopped broker: %s" % (
             fmt(self.checks_cut), fmt(self.checks_stopped)))
         self.say("  result: %s" % ("ok" if not problems else
