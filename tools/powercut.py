@@ -6,7 +6,8 @@ nothing acknowledged was lost.
 
 usage: tools/powercut.py [--cuts N] [--seed N] [--mode strict|partial|lossy]
            [--p P] [--window MS] [--dirs strict|eager] [--duration S]
-           [--fresh-every N] [--check-accept LIST] [--producers N]
+           [--fresh-every N] [--check-accept LIST] [--tupelod-mkdir]
+           [--producers N]
            [--wal-size SIZE] [--tupelod PATH] [--cli PATH]
            [--fs-python PATH] [--workdir DIR] [--keep]
 
@@ -31,6 +32,9 @@ unmounted (which puts back the durable state) and mounted again. Then:
      them may be delivered again;
   5. tupelod is stopped, and "tupelod --check" of the stopped broker must
      say sound (0).
+
+The data directory is made before the simulator mounts, as an operator
+would make it; with --tupelod-mkdir tupelod makes each new one itself.
 
 A line per cut, then a summary; exit 0 if all held, 1 if not, 2 on bad
 usage, 77 when FUSE or fusepy is missing (tools/setup.sh installs fuse3 and
@@ -342,10 +346,12 @@ class Fs:
                                (rc, self.t.tail("fs.log")))
 
     def wipe(self):
-        """A fresh data directory, made before mounting: durable."""
+        """A fresh data directory, made before mounting (so durable, as an
+        operator's would be), or left for tupelod to make (--tupelod-mkdir)."""
         data = os.path.join(self.backing, "root", "data")
         shutil.rmtree(data, ignore_errors=True)
-        os.mkdir(data)
+        if not self.t.args.tupelod_mkdir:
+            os.mkdir(data)
 
 
 class Broker:
@@ -415,12 +421,13 @@ class Torture:
         self.work = None
         self.fs = self.broker = None
         self.stop = threading.Event()
+        self.stations_gone = False
         self.producers, self.consumer = [], None
         self.reset()
         self.n = dict(cuts=0, acked_sync=0, acked_int=0, confirmed=0,
                       lost=0, int_lost=0, acks_lost=0, again=0, dup=0,
                       order=0, damaged=0, int_holes=0, failed_starts=0,
-                      unreachable=0,
+                      unreachable=0, gone=0,
                       stop_failed=0, errors=0)
         self.checks_cut = {}
         self.checks_stopped = {}
@@ -538,10 +545,24 @@ class Torture:
                 self.consumer.errors, self.consumer.last_error[0]))
         return got
 
+    def gone(self, argv):
+        """The output of tupelo argv, or None if there is no such station
+        (the data directory lost it, or all of itself)."""
+        p = self.cli_popen(argv)
+        out, err = p.communicate(timeout=120)
+        if p.returncode != 0 and "no station named" in err:
+            self.stations_gone = True
+            return None
+        if p.returncode != 0:
+            raise RuntimeError("tupelo %s: exit %d: %s" % (
+                " ".join(argv), p.returncode, err.strip()))
+        return out
+
     def read(self, station):
         """[(seq, ident or None)] of what the station holds."""
         out = []
-        for line in self.cli_run(["--json", "read", station]).splitlines():
+        text = self.gone(["--json", "read", station]) or ""
+        for line in text.splitlines():
             m = json.loads(line)
             out.append((m["seq"], ident_of(m.get("payload", ""))))
         return out
@@ -576,9 +597,8 @@ class Torture:
         return len(missing), 0
 
     def verify_group(self):
-        info = json.loads(self.cli_run(["--json", "group", "info", "sync",
-                                        "g"]))
-        floor = info["ack_floor"]
+        text = self.gone(["--json", "group", "info", "sync", "g"])
+        floor = json.loads(text)["ack_floor"] if text else 0
         want = self.floor
         while want + 1 in self.confirmed:
             want += 1
@@ -619,6 +639,7 @@ class Torture:
             self.fresh()
             self.seconds += time.monotonic() - start
             return
+        self.stations_gone = False
         lost, int_lost = self.verify_station("sync")
         int_lost = self.verify_station("int")[1]
         acks_lost = self.verify_group()
@@ -632,11 +653,17 @@ class Torture:
         status, word = self.check()
         self.checks_stopped[status] = self.checks_stopped.get(status, 0) + 1
         line += " | stopped: check %s" % word
+        if self.stations_gone:
+            line += " | stations gone: made anew"
+            self.n["gone"] += 1
+            self.reset()
         self.say(line)
         if a.fresh_every and i % a.fresh_every == 0 and i < a.cuts:
             self.fresh()
         elif i < a.cuts:
             self.broker.start()
+            if self.stations_gone:
+                self.setup_stations()
         self.seconds += time.monotonic() - start
 
     def run(self):
@@ -673,6 +700,7 @@ class Torture:
                           ("dup", "duplicates"), ("order", "out of order"),
                           ("damaged", "damaged payloads"),
                           ("int_holes", "holes in interval stations"),
+                          ("gone", "restarts without the stations"),
                           ("stop_failed", "unclean stops")):
             if n[key]:
                 problems.append("%d %s" % (n[key], what))
@@ -764,6 +792,8 @@ def main():
                     "after a failed start)")
     ap.add_argument("--check-accept", default="0,3",
                     help="exit statuses of --check accepted after a cut")
+    ap.add_argument("--tupelod-mkdir", action="store_true",
+                    help="let tupelod make each new data directory")
     ap.add_argument("--producers", type=int, default=2,
                     help="producers on the sync station")
     ap.add_argument("--wal-size", default="8M",
