@@ -364,9 +364,10 @@ class Broker:
         log_path = os.path.join(self.t.work, "tupelod.log")
         mark = os.path.getsize(log_path) if os.path.exists(log_path) else 0
         log = open(log_path, "a")
+        # -c /dev/null: an installed tupelod.conf must not change the run.
         self.proc = subprocess.Popen(
-            [self.t.tupelod, "-d", self.t.data, "-l", "127.0.0.1:0",
-             "--wal-size", self.t.args.wal_size],
+            [self.t.tupelod, "-c", "/dev/null", "-d", self.t.data,
+             "-l", "127.0.0.1:0", "--wal-size", self.t.args.wal_size],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         log.close()
         deadline = time.monotonic() + START_S
