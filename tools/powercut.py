@@ -489,6 +489,7 @@ class Torture:
         if p.returncode != 0 and first:
             first = re.sub(r"^check: ", "", first).replace(
                 self.data + ": ", "").replace(self.data, "DATA")
+            first = re.sub(r"^needs recovery: ", "", first)
             word += ' "%s"' % first
         return p.returncode, word
 
