@@ -383,6 +383,8 @@ mkdev full 1 7
 mkdev random 1 8
 mkdev urandom 1 9
 mkdev tty 5 0
+# FUSE, as a real machine has it: the power-cut tests mount one.
+[ -c /dev/fuse ] && mkdev fuse 10 229
 ln -s /proc/self/fd "$root/dev/fd"
 ln -s /proc/self/fd/0 "$root/dev/stdin"
 ln -s /proc/self/fd/1 "$root/dev/stdout"
