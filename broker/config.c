@@ -56,6 +56,7 @@ static const char *const config_levels[] = {
 	"error", "warn", "info", "debug", NULL
 };
 static const char *const config_durabilities[] = { "sync", "interval", NULL };
+static const char *const config_exec_modes[] = { "off", "named", "any", NULL };
 
 #define OFF(f)	offsetof(struct config, f)
 #define MIB	(1024ULL * 1024)
@@ -131,6 +132,19 @@ static const struct config_option config_table[] = {
 	{ "max-ack-pending", CONFIG_NUMBER, 0, 1, 1000000, "10000", NULL,
 	  OFF(max_ack_pending), CONFIG_RELOAD,
 	  "unacked deliveries per group, by default" },
+	{ "exec-triggers", CONFIG_CHOICE, 0, 0, 0, "named", config_exec_modes,
+	  OFF(exec_triggers), CONFIG_RESTART,
+	  "off; named: exec triggers run executables of functions-dir by "
+	  "name; any: also command strings, through /bin/sh -c (one trusted "
+	  "user only)" },
+	{ "functions-dir", CONFIG_STRING, 0, 0, 0, "./functions", NULL,
+	  OFF(functions_dir), CONFIG_RELOAD,
+	  "directory of the executables exec triggers may name" },
+	{ "exec-env", CONFIG_STRING, 0, 0, 0, "", NULL,
+	  OFF(exec_env), CONFIG_RELOAD,
+	  "names of tupelod's environment variables that exec functions "
+	  "get, separated by commas (they get no others but TUPELO_* and "
+	  "PATH)" },
 };
 #define CONFIG_N	(sizeof config_table / sizeof config_table[0])
 

@@ -43,6 +43,9 @@ struct config {
 	uint64_t	 ack_wait_ms;		/* default group ack wait */
 	uint64_t	 max_deliveries;	/* default, 0: no limit */
 	uint64_t	 max_ack_pending;	/* default per group */
+	uint64_t	 exec_triggers;		/* FN_DIR_OFF, _NAMED, _ANY */
+	char		*functions_dir;		/* exec functions live here */
+	char		*exec_env;		/* names passed to them */
 };
 
 /*

@@ -1,5 +1,5 @@
 /*
- * The exec target. Each run is /bin/sh -c cmd started with posix_spawn
+ * The exec target. Each run is a program started with posix_spawn
  * (the broker has threads: no fork) as the leader of a process group of its
  * own, with three pipes on 0, 1 and 2 and no other descriptor of ours. The
  * loop writes the input, reads stdout (up to output_max, draining the rest)
@@ -33,7 +33,6 @@
 #include "proto/compat.h"
 #include "proto/error.h"
 
-#define FN_EXEC_SHELL		"/bin/sh"
 #define FN_EXEC_READ		65536	/* bytes per read() */
 #define FN_EXEC_READS		16	/* reads per callback, then yield */
 /*
@@ -452,46 +451,24 @@ fn_exec_stop(void)
 	fn_exec_base = NULL;
 }
 
-/* Is s ("NAME=value") overridden by one of the n strings in env? */
-static int
-fn_exec_env_has(char *const *env, size_t n, const char *s)
-{
-	size_t	len = strcspn(s, "="), i;
-
-	for (i = 0; i < n; i++) {
-		if (strncmp(env[i], s, len) == 0 && env[i][len] == '=')
-			return (1);
-	}
-	return (0);
-}
-
 /*
- * environ plus env, env winning on equal names (the last one among env);
- * strings without '=' or a name are dropped. The array is owned by the
+ * The environment of a run: exactly env's "NAME=value" strings (others
+ * are dropped), nothing of the broker's own. The array is owned by the
  * caller, the strings are borrowed until posix_spawn returns.
  */
 static char **
 fn_exec_environ(char *const *env)
 {
 	char	**envp;
-	size_t	  n = 0, m = 0, i, k = 0;
+	size_t	  m = 0, i, k = 0;
 
-	if (environ != NULL)
-		while (environ[n] != NULL)
-			n++;
 	if (env != NULL)
 		while (env[m] != NULL)
 			m++;
-	if ((envp = reallocarray(NULL, n + m + 1, sizeof *envp)) == NULL)
+	if ((envp = reallocarray(NULL, m + 1, sizeof *envp)) == NULL)
 		return (NULL);
-	for (i = 0; i < n; i++) {
-		if (!fn_exec_env_has(env, m, environ[i]))
-			envp[k++] = environ[i];
-	}
 	for (i = 0; i < m; i++) {
-		if (env[i][0] == '=' || strchr(env[i], '=') == NULL)
-			continue;
-		if (!fn_exec_env_has(env + i + 1, m - i - 1, env[i]))
+		if (env[i][0] != '=' && strchr(env[i], '=') != NULL)
 			envp[k++] = env[i];
 	}
 	envp[k] = NULL;
@@ -522,7 +499,7 @@ fn_exec_pipe(int fds[2], int ours)
 }
 
 int
-fn_exec_run(const char *cmd, char *const *env, void *input, size_t inlen,
+fn_exec_run(char *const *argv, char *const *env, void *input, size_t inlen,
     int timeout_ms, size_t output_max, fn_done_cb done, void *arg,
     struct fn_exec **out, struct tp_err *err)
 {
@@ -532,7 +509,6 @@ fn_exec_run(const char *cmd, char *const *env, void *input, size_t inlen,
 	sigset_t			 set;
 	struct timeval			 tv;
 	char				**envp = NULL, ebuf[128];
-	char				*argv[4];
 	int				 in[2] = { -1, -1 };
 	int				 outp[2] = { -1, -1 };
 	int				 errp[2] = { -1, -1 };
@@ -542,7 +518,8 @@ fn_exec_run(const char *cmd, char *const *env, void *input, size_t inlen,
 		rc = error_set(err, TP_EINVAL, "fn_exec not started");
 		goto fail;
 	}
-	if (cmd == NULL || timeout_ms <= 0 || done == NULL) {
+	if (argv == NULL || argv[0] == NULL || timeout_ms <= 0 ||
+	    done == NULL) {
 		rc = error_set(err, TP_EINVAL, "bad exec arguments");
 		goto fail;
 	}
@@ -595,7 +572,7 @@ fn_exec_run(const char *cmd, char *const *env, void *input, size_t inlen,
 	/*
 	 * Own group (so the timeout kills grandchildren too), no blocked
 	 * signals, every disposition default: the broker ignores SIGPIPE and
-	 * a pipeline in cmd must not.
+	 * a pipeline in a command must not.
 	 */
 	sigemptyset(&set);
 	if ((e = posix_spawnattr_setsigmask(&sa, &set)) != 0)
@@ -606,12 +583,7 @@ fn_exec_run(const char *cmd, char *const *env, void *input, size_t inlen,
 	    (e = posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETPGROUP |
 	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) != 0)
 		goto spawn_fail;
-	argv[0] = (char *)"sh";
-	argv[1] = (char *)"-c";
-	argv[2] = (char *)cmd;
-	argv[3] = NULL;
-	if ((e = posix_spawn(&fe->pid, FN_EXEC_SHELL, &fa, &sa, argv,
-	    envp)) != 0)
+	if ((e = posix_spawn(&fe->pid, argv[0], &fa, &sa, argv, envp)) != 0)
 		goto spawn_fail;
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&sa);
@@ -636,14 +608,14 @@ fn_exec_run(const char *cmd, char *const *env, void *input, size_t inlen,
 	evtimer_add(fe->timer, &tv);
 	TAILQ_INSERT_TAIL(&fn_exec_runs, fe, entry);
 	fn_exec_nruns++;
-	log_debug("%s: pid=%ld cmd=\"%s\"", __func__, (long)fe->pid,
-	    log_escape(cmd, strlen(cmd), ebuf, sizeof ebuf));
+	log_debug("%s: pid=%ld program=\"%s\"", __func__, (long)fe->pid,
+	    log_escape(argv[0], strlen(argv[0]), ebuf, sizeof ebuf));
 	*out = fe;
 	return (TP_OK);
 
 spawn_fail:
 	rc = error_set(err, e == ENOMEM ? TP_ENOMEM : TP_EIO,
-	    "cannot run %s: %s", FN_EXEC_SHELL, strerror(e));
+	    "cannot run %s: %s", argv[0], strerror(e));
 fail:
 	if (fa_ok)
 		posix_spawn_file_actions_destroy(&fa);

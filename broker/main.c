@@ -23,6 +23,7 @@
 #include "broker/config.h"
 #include "broker/conn.h"
 #include "broker/dispatch.h"
+#include "broker/fn_dir.h"
 #include "broker/fn_exec.h"
 #include "broker/fn_http.h"
 #include "broker/group.h"
@@ -286,6 +287,7 @@ main(int argc, char **argv)
 		return (1);
 	}
 	dispatch_start(&cfg);
+	fn_dir_start(&cfg);
 	invoke_start(main_base);
 	if (fn_exec_start(main_base, &err) != TP_OK ||
 	    fn_http_start(main_base, &err) != TP_OK ||

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "broker/conn.h"
+#include "broker/fn_dir.h"
 #include "broker/group.h"
 #include "broker/gstate.h"
 #include "broker/log.h"
@@ -214,8 +215,10 @@ trigger_check(Tupelo__TriggerConfig *c, struct station *st,
 	case TRIGGER_EXEC:
 		if (!trigger_str_ok(c->command))
 			return (error_set(err, TP_EINVAL, "an exec trigger "
-			    "needs a command (up to %d bytes)",
+			    "needs a function name (up to %d bytes)",
 			    TRIGGER_STR_MAX));
+		if ((code = fn_dir_check(c->command, err)) != TP_OK)
+			return (code);
 		break;
 	case TRIGGER_LAMBDA:
 		if (c->function == NULL || *c->function == '\0' ||
@@ -518,6 +521,14 @@ trigger_start(struct event_base *base, struct store *store, struct writer *w,
 			}
 		}
 		t->g = g;
+		if (t->cfg->target == TRIGGER_EXEC && t->cfg->enabled &&
+		    fn_dir_check(t->cfg->command, &gerr) != TP_OK) {
+			/* Made before exec-triggers allowed less: held. */
+			t->cfg->enabled = 0;
+			tflow_set_error(t, gerr.message);
+			log_warn("trigger=%s paused: %s", t->cfg->name,
+			    gerr.message);
+		}
 		/* The credit may have changed with the settings. */
 		g->cfg.max_ack_pending = tflow_credit(t->cfg);
 		if (tflow_open(t) != TP_OK)

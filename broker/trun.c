@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "broker/dls.h"
+#include "broker/fn_dir.h"
 #include "broker/fn_exec.h"
 #include "broker/fn_http.h"
 #include "broker/group.h"
@@ -541,10 +542,11 @@ static int
 trun_exec(struct tbatch *b, const struct tevent_ctx *ctx,
     const struct tevent_msg *v, struct tp_err *err)
 {
-	struct trigger	*t = b->t;
-	char		*env[7], *doc;
-	size_t		 len, i;
-	int		 code;
+	struct trigger		*t = b->t;
+	struct fn_dir_prog	 prog;
+	char			*env[7], *doc;
+	size_t			 len, i;
+	int			 code;
 
 	if ((doc = tevent_records_json(ctx, v, b->n, &len)) == NULL)
 		return (error_set(err, TP_ENOMEM, "out of memory"));
@@ -562,10 +564,15 @@ trun_exec(struct tbatch *b, const struct tevent_ctx *ctx,
 	if (i < 6) {
 		free(doc);
 		code = error_set(err, TP_ENOMEM, "out of memory");
-	} else
-		code = fn_exec_run(t->cfg->command, env, doc, len,
+	} else if ((code = fn_dir_prepare(t->cfg->command, env, 6, &prog,
+	    err)) != TP_OK)
+		free(doc);
+	else {
+		code = fn_exec_run(prog.argv, prog.env, doc, len,
 		    (int)t->cfg->timeout_ms, TRUN_OUTPUT_MAX, trun_done_cb, b,
 		    &b->ex, err);
+		fn_dir_release(&prog);
+	}
 	for (i = 0; i < 6; i++)
 		free(env[i]);
 	return (code);

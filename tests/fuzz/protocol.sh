@@ -23,7 +23,8 @@ failed=0
 # line in the log, which an earlier run of the seed may share).
 start() {
 	runs=$(grep -c "listening on" "$dir/log" 2>/dev/null)
-	"$bin" -c /dev/null -d "$dir/data" -l 127.0.0.1:0 2>>"$dir/log" &
+	"$bin" -c /dev/null -d "$dir/data" -l 127.0.0.1:0 \
+	    --exec-triggers any 2>>"$dir/log" &
 	pid=$!
 	for _ in $(seq 300); do
 		if [ "$(grep -c "listening on" "$dir/log")" -gt "${runs:-0}" ]

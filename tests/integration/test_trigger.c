@@ -15,6 +15,8 @@
  * the expected state up to a deadline; nothing asserts speed.
  */
 #include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <setjmp.h>
@@ -444,6 +446,25 @@ assert_rejected(struct broker *b, const char *args, const char *want)
 		fail_msg("tupelo %s: \"%s\" does not say \"%s\"", args, err,
 		    want);
 	free(err);
+}
+
+/*
+ * A broker for the tests that give commands to run through /bin/sh -c:
+ * exec-triggers = any. The named functions test starts its own.
+ */
+static int
+trigger_setup(void **state)
+{
+	struct broker	*b;
+
+	if ((b = calloc(1, sizeof *b)) == NULL)
+		return (-1);
+	if (broker_start(b, "--exec-triggers", "any", NULL) != 0) {
+		free(b);
+		return (-1);
+	}
+	*state = b;
+	return (0);
 }
 
 /* ---- the tests ---- */
@@ -1773,6 +1794,90 @@ test_trigger_admin(void **state)
 	fn_dir_remove(dir);
 }
 
+/*
+ * Issue 16: by default a client names a function, an executable the
+ * operator put in functions-dir; it runs without a shell and with a clean
+ * environment (TUPELO_*, PATH and what exec-env lists, nothing else of
+ * tupelod's). Command strings, paths and ".." are refused with a message
+ * naming the setting; exec-triggers = off refuses exec triggers.
+ */
+static void
+test_trigger_issue16_named_functions(void **state)
+{
+	struct broker	 b;
+	char		 dir[64], path[128], *out, *s;
+	FILE		*f;
+
+	(void)state;
+	snprintf(dir, sizeof dir, "/tmp/tupelo-fn.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/show-env", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "#!/bin/sh\ncat >/dev/null\nenv | sort >'%s/env'\n"
+	    "echo \"ran $# $TUPELO_STATION\"\n", dir);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, 0755), 0);
+	setenv("TUPELO_TEST_SECRET", "s3cret", 1);
+	setenv("TUPELO_TEST_PASSED", "yes", 1);
+	assert_int_equal(broker_start(&b, "--functions-dir", dir,
+	    "--exec-env", "TUPELO_TEST_PASSED,NO_SUCH_VAR", NULL), 0);
+	unsetenv("TUPELO_TEST_SECRET");
+	unsetenv("TUPELO_TEST_PASSED");
+	if (b.external) {
+		broker_stop(&b);
+		skip();
+	}
+	free(cli_ok(&b, "station create fn"));
+	assert_rejected(&b, "trigger add t1 --station fn --exec "
+	    "\"sh -c 'echo hi'\"", "exec-triggers = any");
+	assert_rejected(&b, "trigger add t1 --station fn --exec ../x",
+	    "exec-triggers = any");
+	assert_rejected(&b, "trigger add t1 --station fn --exec /bin/sh",
+	    "functions-dir");
+	assert_rejected(&b, "trigger add t1 --station fn --exec a..b",
+	    "functions-dir");
+	assert_rejected(&b, "trigger add t1 --station fn --exec nosuch",
+	    "no function nosuch");
+	free(cli_ok(&b, "trigger add t1 --station fn --exec show-env"));
+	out = cli_ok(&b, "invoke fn hello");
+	assert_string_equal(out, "ran 0 fn\n");
+	free(out);
+	s = fn_file(dir, "env");
+	assert_non_null(strstr(s, "TUPELO_STATION=fn\n"));
+	assert_non_null(strstr(s, "PATH=/usr/local/bin:/usr/bin:/bin\n"));
+	assert_non_null(strstr(s, "TUPELO_TEST_PASSED=yes\n"));
+	assert_null(strstr(s, "s3cret"));
+	assert_null(strstr(s, "NO_SUCH_VAR"));
+	free(s);
+	broker_stop(&b);
+
+	assert_int_equal(broker_start(&b, "--functions-dir", dir,
+	    "--exec-triggers", "off", NULL), 0);
+	free(cli_ok(&b, "station create fn"));
+	assert_rejected(&b, "trigger add t1 --station fn --exec show-env",
+	    "exec-triggers = off");
+	broker_stop(&b);
+
+	/*
+	 * A command string stored under "any" (or by an older tupelod) is
+	 * paused at a start under "named", with the reason, and kept.
+	 */
+	assert_int_equal(broker_start(&b, "--exec-triggers", "any", NULL), 0);
+	free(cli_ok(&b, "station create old"));
+	free(cli_ok(&b, "trigger add t2 --station old --exec "
+	    "'cat >/dev/null'"));
+	assert_true(WIFEXITED(broker_kill(&b, SIGTERM)));
+	b.nargs = 0;
+	assert_int_equal(broker_restart(&b), 0);
+	out = cli_ok(&b, "--json trigger info t2");
+	assert_non_null(strstr(out, "\"enabled\":false"));
+	assert_non_null(strstr(out, "exec-triggers = any"));
+	free(out);
+	assert_rejected(&b, "trigger resume t2", "exec-triggers = any");
+	broker_stop(&b);
+	fn_dir_remove(dir);
+}
+
 int
 main(void)
 {
@@ -1798,12 +1903,13 @@ main(void)
 		cmocka_unit_test(test_trigger_start_positions),
 		cmocka_unit_test(test_trigger_ordering_key),
 		cmocka_unit_test_setup_teardown(test_trigger_chain_on_success,
-		    harness_setup, harness_teardown),
+		    trigger_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_trigger_admin,
-		    harness_setup, harness_teardown),
+		    trigger_setup, harness_teardown),
+		cmocka_unit_test(test_trigger_issue16_named_functions),
 	};
 
 	harness_watchdog(300);
-	return (cmocka_run_group_tests(tests, harness_setup,
+	return (cmocka_run_group_tests(tests, trigger_setup,
 	    harness_teardown));
 }

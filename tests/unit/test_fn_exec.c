@@ -84,11 +84,20 @@ teardown(void **state)
 	return (0);
 }
 
-/* Start cmd with a copy of input (NULL: none); the callback not yet. */
+/* The environment of a run that names none: a PATH only. */
+static char *const path_env[] = { "PATH=/usr/bin:/bin", NULL };
+static char *const echo_first[] = { "/bin/sh", "-c", "echo first", NULL };
+static char *const sh_true[] = { "/bin/true", NULL };
+
+/*
+ * Start cmd through /bin/sh -c with exactly env (NULL: path_env) and a
+ * copy of input (NULL: none); the callback not yet.
+ */
 static struct fn_exec *
 start(struct run *r, const char *cmd, char *const *env, const void *input,
     size_t inlen, int timeout_ms, size_t output_max)
 {
+	char *const	 argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
 	struct fn_exec	*fe = NULL;
 	struct tp_err	 err;
 	void		*copy = NULL;
@@ -98,8 +107,8 @@ start(struct run *r, const char *cmd, char *const *env, const void *input,
 		assert_non_null(copy = malloc(inlen));
 		memcpy(copy, input, inlen);
 	}
-	if (fn_exec_run(cmd, env, copy, inlen, timeout_ms, output_max,
-	    run_done_cb, r, &fe, &err) != TP_OK)
+	if (fn_exec_run(argv, env != NULL ? env : path_env, copy, inlen,
+	    timeout_ms, output_max, run_done_cb, r, &fe, &err) != TP_OK)
 		fail_msg("fn_exec_run: %s", err.message);
 	assert_int_equal(r->called, 0);
 	pending++;
@@ -252,21 +261,22 @@ test_fn_exec_stderr_tail(void **state)
 	run_free(&r);
 }
 
+/* The run gets env and nothing of the broker's environment. */
 static void
 test_fn_exec_env(void **state)
 {
 	char *const	env[] = { "TUPELO_X=hello world", "TUPELO_Y=new",
-			    "BROKEN", NULL };
+			    "BROKEN", "PATH=/usr/bin:/bin", NULL };
 	struct run	r;
 
 	setenv("TUPELO_Y", "old", 1);
-	setenv("TUPELO_Z", "kept", 1);
+	setenv("TUPELO_Z", "secret", 1);
 	start(&r, "printf '%s|%s|%s|%s' \"$TUPELO_X\" \"$TUPELO_Y\""
 	    " \"$TUPELO_Z\" \"$(env | grep -c '^TUPELO_Y=')\"", env, NULL, 0,
 	    5000, 1024);
 	loop();
 	assert_int_equal(r.res.ok, 1);
-	assert_string_equal(r.out, "hello world|new|kept|1");
+	assert_string_equal(r.out, "hello world|new||1");
 	unsetenv("TUPELO_Y");
 	unsetenv("TUPELO_Z");
 	run_free(&r);
@@ -481,7 +491,7 @@ test_fn_exec_callback_reenters(void **state)
 
 	memset(&r, 0, sizeof r);
 	memset(&self_next, 0, sizeof self_next);
-	assert_int_equal(fn_exec_run("echo first", NULL, NULL, 0, 5000, 1024,
+	assert_int_equal(fn_exec_run(echo_first, path_env, NULL, 0, 5000, 1024,
 	    self_done_cb, &r, &self_fe, &err), TP_OK);
 	pending = 1;
 	loop();
@@ -536,7 +546,7 @@ test_fn_exec_bad_arguments(void **state)
 
 	/* input is freed on every error: valgrind tells. */
 	assert_non_null(in = malloc(10));
-	assert_int_equal(fn_exec_run("true", NULL, in, 10, 0, 10,
+	assert_int_equal(fn_exec_run(sh_true, path_env, in, 10, 0, 10,
 	    run_done_cb, &r, &fe, &err), TP_EINVAL);
 	assert_int_equal(err.code, TP_EINVAL);
 	assert_null(fe);
@@ -544,7 +554,7 @@ test_fn_exec_bad_arguments(void **state)
 
 	fn_exec_stop();
 	assert_non_null(in = malloc(10));
-	assert_int_equal(fn_exec_run("true", NULL, in, 10, 100, 10,
+	assert_int_equal(fn_exec_run(sh_true, path_env, in, 10, 100, 10,
 	    run_done_cb, &r, &fe, &err), TP_EINVAL);
 	assert_int_equal(fn_exec_start(base, &err), TP_OK);
 	assert_int_equal(fn_exec_start(base, &err), TP_EINVAL);
