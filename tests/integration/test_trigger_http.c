@@ -730,6 +730,24 @@ lock_hash(const char *s)
 	return (h);
 }
 
+/* Copy the files (NULL-terminated names) of LAMBDA_DIR into f->svc. */
+static int
+lambda_copy(struct fixture *f, const char *const *files)
+{
+	char	from[PATH_MAX + 64], to[PATH_MAX + 64];
+	size_t	i;
+
+	for (i = 0; files[i] != NULL; i++) {
+		snprintf(from, sizeof from, "%s/%s/%s", srcdir(), LAMBDA_DIR,
+		    files[i]);
+		snprintf(to, sizeof to, "%s/%s", f->svc, files[i]);
+		if (copy_file(from, to) != 0)
+			return (lambda_fail(f, "cannot copy %s to %s", from,
+			    to));
+	}
+	return (0);
+}
+
 /*
  * npm ci the packages pinned by LAMBDA_DIR/package-lock.json into f->svc,
  * unless the marker says that very lockfile is installed there (a changed
@@ -754,14 +772,8 @@ lambda_install(struct fixture *f)
 	int		 installed, status = 0;
 	int64_t		 t0 = now_ms();
 
-	for (i = 0; files[i] != NULL; i++) {
-		snprintf(from, sizeof from, "%s/%s/%s", srcdir(), LAMBDA_DIR,
-		    files[i]);
-		snprintf(to, sizeof to, "%s/%s", f->svc, files[i]);
-		if (copy_file(from, to) != 0)
-			return (lambda_fail(f, "cannot copy %s to %s", from,
-			    to));
-	}
+	if (lambda_copy(f, files) != 0)
+		return (-1);
 	snprintf(to, sizeof to, "%s/package-lock.json", f->svc);
 	if ((lock = slurp(to)) == NULL || *lock == '\0') {
 		free(lock);
@@ -846,14 +858,8 @@ lambda_serve(struct fixture *f)
 	size_t		 i;
 	int		 fd, status;
 
-	for (i = 0; files[i] != NULL; i++) {
-		snprintf(from, sizeof from, "%s/%s/%s", srcdir(), LAMBDA_DIR,
-		    files[i]);
-		snprintf(to, sizeof to, "%s/%s", f->svc, files[i]);
-		if (copy_file(from, to) != 0)
-			return (lambda_fail(f, "cannot copy %s to %s", from,
-			    to));
-	}
+	if (lambda_copy(f, files) != 0)
+		return (-1);
 	snprintf(lamlog, sizeof lamlog, "TUPELO_LAMBDA_LOG=%s", f->lamlog);
 	f->lambda_port = free_port();
 	snprintf(lport, sizeof lport, "%d", f->lambda_port);
