@@ -53,8 +53,15 @@ deps() {
 
 build() {
 	deps "${1:-}"
+	# autoreconf says what it copies on standard output: kept in the
+	# log unless it fails.
 	if [ ! -x configure ] || [ configure.ac -nt configure ]; then
-		autoreconf -fi >&2
+		if ! autoreconf -fi >>"$top/setup.log" 2>&1; then
+			echo "setup: autoreconf failed; the end of" \
+			    "$top/setup.log:" >&2
+			tail -n 30 "$top/setup.log" >&2
+			exit 1
+		fi
 	fi
 	if [ ! -f Makefile ] || [ configure -nt Makefile ]; then
 		./configure -q >&2
