@@ -339,7 +339,7 @@ tls_conn_wants(struct tls_conn *t)
 int
 tls_conn_pending(struct tls_conn *t)
 {
-	return (SSL_has_pending(t->ssl));
+	return (SSL_pending(t->ssl) > 0);
 }
 
 int
