@@ -180,7 +180,9 @@ harness_wait_ready(struct broker *b, long from)
 					break;
 				if (q - p > 6 && memcmp(q - 6, " (tls)", 6) ==
 				    0) {
-					b->tls_port = atoi(strrchr(p, ':') + 1);
+					while (q > p && q[-1] != ':')
+						q--;
+					b->tls_port = atoi(q);
 					continue;
 				}
 				last = p;
