@@ -75,6 +75,21 @@ static const struct config_option config_table[] = {
 	  OFF(listen), CONFIG_RESTART,
 	  "HOST:PORT of the protocol, on every address of HOST (port 0: "
 	  "any)" },
+	{ "tls-listen", CONFIG_STRING, 0, 0, 0, "", NULL,
+	  OFF(tls_listen), CONFIG_RESTART,
+	  "HOST:PORT of the protocol over TLS (\"\": none); needs tls-cert "
+	  "and tls-key" },
+	{ "tls-cert", CONFIG_STRING, 0, 0, 0, "", NULL,
+	  OFF(tls_cert), CONFIG_RELOAD,
+	  "PEM file of the TLS certificate (and its chain); SIGHUP reads it "
+	  "again" },
+	{ "tls-key", CONFIG_STRING, 0, 0, 0, "", NULL,
+	  OFF(tls_key), CONFIG_RELOAD,
+	  "PEM file of the private key of tls-cert; SIGHUP reads it again" },
+	{ "tls-ca", CONFIG_STRING, 0, 0, 0, "", NULL,
+	  OFF(tls_ca), CONFIG_RELOAD,
+	  "PEM file of CAs: TLS clients must present a certificate signed "
+	  "by one (\"\": no client certificates)" },
 	{ "log-file", CONFIG_STRING, 0, 0, 0, "", NULL,
 	  OFF(log_file), CONFIG_RELOAD,
 	  "append the log to this file (\"\": stderr); SIGHUP reopens it" },
@@ -668,6 +683,10 @@ config_free(struct config *cfg)
 	free(cfg->check_dir);
 	free(cfg->data_dir);
 	free(cfg->listen);
+	free(cfg->tls_listen);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->tls_ca);
 	free(cfg->log_file);
 	memset(cfg, 0, sizeof *cfg);
 }

@@ -25,6 +25,10 @@ struct config {
 	char		*check_dir;	/* --check, NULL: serve */
 	char		*data_dir;	/* -d */
 	char		*listen;	/* -l, HOST:PORT */
+	char		*tls_listen;	/* HOST:PORT, "": no TLS */
+	char		*tls_cert;	/* PEM certificate chain */
+	char		*tls_key;	/* PEM private key */
+	char		*tls_ca;	/* PEM CAs of clients, "": none */
 	char		*log_file;	/* NULL or "": stderr */
 	uint64_t	 log_level;	/* LOG_LEVEL_*, plus -v */
 	uint64_t	 max_message_size;	/* bytes of payload */

@@ -11,6 +11,13 @@
  * so a peer that does not read, or outruns the disk, only slows itself.
  * A connection is freed from a zero-timeout event after its last reference
  * (pending storage operations hold one) is gone.
+ *
+ * A TLS connection (broker/tls) goes through conn_io_read and
+ * conn_io_write, which call readv and evbuffer_write for plain ones: the
+ * same buffers, and the same rules but for two: whichever event the
+ * session waits for (the handshake, which comes first, or a write blocked
+ * on reading) is armed, and bytes held inside the session are read
+ * without waiting for the socket.
  */
 #include "broker/conn.h"
 
@@ -32,6 +39,7 @@
 #include "broker/dispatch.h"
 #include "broker/group.h"
 #include "broker/log.h"
+#include "broker/tls.h"
 #include "proto/compat.h"
 #include "proto/error.h"
 #include "proto/frame.h"
@@ -52,6 +60,7 @@ struct conn {
 	char			 peer[64];
 	char			 name[64];	/* client name, escaped */
 	evutil_socket_t		 fd;		/* owned */
+	struct tls_conn		*tls;		/* owned, NULL: plain */
 	struct evbuffer		*in;		/* owned: bytes read */
 	struct evbuffer		*out;		/* owned: bytes to write */
 	struct event		*rev;		/* owned: readable */
@@ -157,11 +166,19 @@ conn_update_read(struct conn *c)
 
 	want = c->paused == 0 && !c->closing && evbuffer_get_length(c->in) <
 	    conn_cfg->max_frame_size + FRAME_HEADER + CONN_READ_AHEAD;
+	/* TLS: the session may need to read for its output to go out. */
+	if (c->tls != NULL && !c->closing &&
+	    tls_conn_wants(c->tls) == TLS_WANT_READ &&
+	    (!tls_conn_ready(c->tls) || evbuffer_get_length(c->out) > 0))
+		want = 1;
 	if (want && !c->reading)
 		event_add(c->rev, NULL);
 	else if (!want && c->reading)
 		event_del(c->rev);
 	c->reading = want;
+	/* Bytes inside the TLS session: the socket will not say so. */
+	if (want && c->tls != NULL && tls_conn_pending(c->tls))
+		event_active(c->rev, EV_READ, 0);
 }
 
 static void
@@ -199,6 +216,7 @@ conn_free_io(struct conn *c)
 		evbuffer_free(c->in);
 	if (c->out != NULL)
 		evbuffer_free(c->out);
+	tls_conn_free(c->tls);
 	if (c->fd != -1)
 		evutil_closesocket(c->fd);
 }
@@ -304,6 +322,24 @@ conn_io_failed(struct conn *c, const char *what)
 	conn_close(c);
 }
 
+/* Read from the socket into iov: readv, or through the TLS session. */
+static ssize_t
+conn_io_read(struct conn *c, const struct iovec *iov, int n)
+{
+	if (c->tls != NULL)
+		return (tls_conn_read(c->tls, iov, n));
+	return (readv(c->fd, iov, n));
+}
+
+/* Write what the output holds: one writev, or through the TLS session. */
+static int
+conn_io_write(struct conn *c)
+{
+	if (c->tls != NULL)
+		return (tls_conn_write(c->tls, c->out));
+	return (evbuffer_write(c->out, c->fd));
+}
+
 /*
  * Write what is queued, as much as the socket takes; wait for it to be
  * writable only if some is left. Once the output is back under half of
@@ -314,20 +350,28 @@ static void
 conn_write(struct conn *c)
 {
 	size_t	left, i;
+	int	want;
 
 	if (c->closing)
 		return;
-	if (evbuffer_get_length(c->out) > 0 &&
-	    evbuffer_write(c->out, c->fd) == -1 && !conn_retriable(errno)) {
+	if ((evbuffer_get_length(c->out) > 0 || (c->tls != NULL &&
+	    tls_conn_wants(c->tls) == TLS_WANT_WRITE)) &&
+	    conn_io_write(c) == -1 && !conn_retriable(errno)) {
 		conn_io_failed(c, "write");
 		return;
 	}
 	left = evbuffer_get_length(c->out);
-	if (left > 0 && !c->writing)
+	want = left > 0;
+	if (c->tls != NULL && tls_conn_wants(c->tls) != 0) {
+		/* Blocked on reading: the read event retries it. */
+		want = tls_conn_wants(c->tls) == TLS_WANT_WRITE;
+		conn_update_read(c);
+	}
+	if (want && !c->writing)
 		event_add(c->wev, NULL);
-	else if (left == 0 && c->writing)
+	else if (!want && c->writing)
 		event_del(c->wev);
-	c->writing = left > 0;
+	c->writing = want;
 	if (c->flush_close) {
 		if (left == 0)
 			conn_close(c);
@@ -507,6 +551,17 @@ conn_read_cb(evutil_socket_t fd, short events, void *arg)
 	ssize_t			 r;
 	int			 i, n;
 
+	/* TLS: output may have waited for the session to read. */
+	if (c->tls != NULL && tls_conn_ready(c->tls) &&
+	    evbuffer_get_length(c->out) > 0) {
+		conn_write(c);
+		if (c->closing)
+			return;
+		if (c->paused != 0) {
+			conn_update_read(c);
+			return;
+		}
+	}
 	if ((n = evbuffer_reserve_space(c->in, CONN_READ_MAX, v, 2)) < 1) {
 		log_error("out of memory reading conn=%llu",
 		    (unsigned long long)c->id);
@@ -517,9 +572,14 @@ conn_read_cb(evutil_socket_t fd, short events, void *arg)
 		iov[i].iov_base = v[i].iov_base;
 		iov[i].iov_len = v[i].iov_len;
 	}
-	r = readv(c->fd, iov, n);
-	if (r == -1 && conn_retriable(errno))
+	r = conn_io_read(c, iov, n);
+	if (r == -1 && conn_retriable(errno)) {
+		/* TLS: the handshake may have to write, or let output go. */
+		if (c->tls != NULL && (evbuffer_get_length(c->out) > 0 ||
+		    tls_conn_wants(c->tls) == TLS_WANT_WRITE))
+			conn_write(c);
 		return;
+	}
 	if (r == -1) {
 		conn_io_failed(c, "read");
 		return;
@@ -535,6 +595,10 @@ conn_read_cb(evutil_socket_t fd, short events, void *arg)
 	}
 	evbuffer_commit_space(c->in, v, n == 2 && v[1].iov_len != 0 ? 2 : 1);
 	conn_process(c);
+	/* TLS: output queued before the handshake ended goes out now. */
+	if (c->tls != NULL && !c->closing && !c->flushing && !c->writing &&
+	    evbuffer_get_length(c->out) > 0)
+		conn_sent(c);
 }
 
 static void
@@ -621,7 +685,8 @@ conn_peer_name(const struct sockaddr *sa, char *buf, size_t len)
 }
 
 void
-conn_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen)
+conn_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen,
+    int tls)
 {
 	struct conn	*c;
 	int		 one = 1;
@@ -645,9 +710,12 @@ conn_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen)
 	    conn_write_cb, c);
 	c->flush = event_new(conn_base, -1, 0, conn_flush_cb, c);
 	c->more = event_new(conn_base, -1, 0, conn_more_cb, c);
+	if (tls)
+		tls_conn_new(fd, c->id, c->peer, &c->tls);
 	/* The listener hands over non-blocking sockets. */
 	if (c->in == NULL || c->out == NULL || c->rev == NULL ||
-	    c->wev == NULL || c->flush == NULL || c->more == NULL) {
+	    c->wev == NULL || c->flush == NULL || c->more == NULL ||
+	    (tls && c->tls == NULL)) {
 		log_error("out of memory accepting a connection");
 		conn_free_io(c);
 		free(c);

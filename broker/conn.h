@@ -32,8 +32,8 @@ struct conn_rec {
 };
 
 int	conn_start(struct event_base *, const struct config *);
-/* Take over an accepted socket. */
-void	conn_accept(evutil_socket_t, const struct sockaddr *, int);
+/* Take over an accepted socket; TLS over it if the last argument is 1. */
+void	conn_accept(evutil_socket_t, const struct sockaddr *, int, int);
 /* Stop reading from every connection (shutdown); replies still go out. */
 void	conn_stop_all(void);
 /* Close every connection now. */

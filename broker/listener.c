@@ -6,7 +6,8 @@
  * one; should another program hold that port on another address, the
  * whole bind starts again with a new port, a few times. When accept fails
  * for lack of descriptors the listeners are disabled and re-enabled from
- * a timer, instead of spinning.
+ * a timer, instead of spinning. The TLS listener is made the same way,
+ * its connections flagged for TLS and its addresses logged with "(tls)".
  */
 #include "broker/listener.h"
 
@@ -15,6 +16,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <netdb.h>
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -31,7 +33,8 @@
 #define LISTENER_BACKLOG	1024
 #define LISTENER_TRIES		5	/* port 0 taken on another address */
 
-static struct evconnlistener	*listeners[LISTENER_MAX];
+/* The plain and the TLS listener: LISTENER_MAX addresses each. */
+static struct evconnlistener	*listeners[2 * LISTENER_MAX];
 static size_t			 nlisteners;
 static struct event		*listener_retry;
 
@@ -39,7 +42,7 @@ static void
 listener_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
-	conn_accept(fd, sa, salen);
+	conn_accept(fd, sa, salen, (int)(intptr_t)arg);
 }
 
 static void
@@ -225,7 +228,8 @@ fail:
 }
 
 int
-listener_start(struct event_base *base, const char *addr, struct tp_err *err)
+listener_start(struct event_base *base, const char *addr, int tls,
+    struct tp_err *err)
 {
 	struct addrinfo		*res = NULL, *ai;
 	struct sockaddr_storage	 ss;
@@ -233,7 +237,7 @@ listener_start(struct event_base *base, const char *addr, struct tp_err *err)
 	char			 what[INET6_ADDRSTRLEN + 16];
 	int			 fds[LISTENER_MAX], want, rc = TP_OK;
 	int			 tries = 0;
-	size_t			 nfds = 0, i;
+	size_t			 nfds = 0, i, first = nlisteners;
 
 	if (listener_resolve(addr, &res) != 0)
 		return (error_set(err, TP_EINVAL, "invalid listen address %s: "
@@ -253,14 +257,16 @@ listener_start(struct event_base *base, const char *addr, struct tp_err *err)
 		    what, addr, strerror(errno));
 		goto out;
 	}
-	listener_retry = evtimer_new(base, listener_retry_cb, NULL);
+	if (listener_retry == NULL)
+		listener_retry = evtimer_new(base, listener_retry_cb, NULL);
 	if (listener_retry == NULL) {
 		rc = error_set(err, TP_ENOMEM, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < nfds; i++) {
 		listeners[nlisteners] = evconnlistener_new(base,
-		    listener_accept_cb, NULL, LEV_OPT_CLOSE_ON_FREE |
+		    listener_accept_cb, (void *)(intptr_t)tls,
+		    LEV_OPT_CLOSE_ON_FREE |
 		    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
 		    LISTENER_BACKLOG, fds[i]);
 		if (listeners[nlisteners] == NULL) {
@@ -273,12 +279,12 @@ listener_start(struct event_base *base, const char *addr, struct tp_err *err)
 		    listener_error_cb);
 		nlisteners++;
 	}
-	for (i = 0; i < nlisteners; i++) {
+	for (i = first; i < nlisteners; i++) {
 		len = sizeof ss;
 		getsockname(evconnlistener_get_fd(listeners[i]),
 		    (struct sockaddr *)&ss, &len);
 		listener_name((struct sockaddr *)&ss, what, sizeof what);
-		log_info("listening on %s", what);
+		log_info("listening on %s%s", what, tls ? " (tls)" : "");
 	}
 out:
 	for (i = 0; i < nfds; i++) {

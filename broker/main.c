@@ -3,10 +3,10 @@
  * start the writer thread and the listener, run the loop. On SIGINT or
  * SIGTERM: stop accepting and reading, let the writer finish what it has
  * (so every accepted produce is acknowledged or refused), flush replies,
- * exit 0. On SIGHUP: reopen the log file and reload the reloadable
- * settings. SIGUSR1, SIGUSR2 and SIGALRM are logged and ignored, so that
- * a stray kill does not end the broker. With --check, check a data
- * directory instead and exit.
+ * exit 0. On SIGHUP: reopen the log file, reload the reloadable
+ * settings and the TLS certificate and key. SIGUSR1, SIGUSR2 and SIGALRM
+ * are logged and ignored, so that a stray kill does not end the broker.
+ * With --check, check a data directory instead and exit.
  */
 #include <sys/eventfd.h>
 
@@ -33,6 +33,7 @@
 #include "broker/log.h"
 #include "broker/retention.h"
 #include "broker/station.h"
+#include "broker/tls.h"
 #include "broker/trigger.h"
 #include "proto/error.h"
 #include "storage/store.h"
@@ -174,6 +175,8 @@ main_hup_cb(evutil_socket_t sig, short events, void *arg)
 		old_file = NULL;
 	}
 	log_set_level((int)cfg->log_level);
+	/* The files may be new even where their names are not. */
+	tls_reload(cfg);
 	log_info("configuration reloaded%s: %d change%s applied",
 	    cfg->config_missing ? " (no config file)" : "", applied,
 	    applied == 1 ? "" : "s");
@@ -299,7 +302,14 @@ main(int argc, char **argv)
 		log_error("cannot start the retention timer");
 		return (1);
 	}
-	if (listener_start(main_base, cfg.listen, &err) != TP_OK) {
+	/*
+	 * The TLS listener first: whoever waits for the log's "listening
+	 * on" lines then knows both ports once the plain one is there.
+	 */
+	if (tls_start(&cfg, &err) != TP_OK ||
+	    (*cfg.tls_listen != '\0' && listener_start(main_base,
+	    cfg.tls_listen, 1, &err) != TP_OK) ||
+	    listener_start(main_base, cfg.listen, 0, &err) != TP_OK) {
 		log_error("%s", err.message);
 		return (1);
 	}
@@ -323,6 +333,7 @@ main(int argc, char **argv)
 	fn_exec_stop();
 	fn_http_stop();
 	conn_close_all();
+	tls_stop();
 	/* The deferred saves of groups, before the writer finishes. */
 	gstate_stop();
 	event_del(ev_notify);

@@ -11,6 +11,11 @@
  * pump dispatches at most one frame per call, so a caller waiting for a
  * reply (say SubscribeOk) sees it before the frames behind it (the first
  * Deliver of that subscription) are routed.
+ *
+ * A tupelos:// connection runs TLS (client/tls) over the same socket: the
+ * socket calls go through conn_io_recv and conn_io_send, polls wait for
+ * what the session waits for, and bytes already inside the session are
+ * read before polling.
  */
 #include "client/conn.h"
 
@@ -27,6 +32,7 @@
 #include <unistd.h>
 
 #include "client/dial.h"
+#include "client/tls.h"
 
 #include <zstd.h>
 #include "proto/compat.h"
@@ -59,6 +65,7 @@ struct conn_sub {
 
 struct tp_conn {
 	int			 fd;
+	struct tls		*tls;		/* owned, NULL: plain */
 	char			*url;		/* owned */
 	char			 server[128];	/* from HelloOk */
 	uint32_t		 max_frame;	/* bytes we may send */
@@ -207,6 +214,42 @@ conn_reserve(struct tp_conn *conn, struct tp_err *err)
 	return (TP_OK);
 }
 
+/* recv, or a read through TLS; -1 with errno (EAGAIN: nothing yet). */
+static ssize_t
+conn_io_recv(struct tp_conn *conn, void *buf, size_t len)
+{
+	if (conn->tls != NULL)
+		return (tls_read(conn->tls, buf, len));
+	return (recv(conn->fd, buf, len, 0));
+}
+
+/* send without SIGPIPE, or a write through TLS. */
+static ssize_t
+conn_io_send(struct tp_conn *conn, const void *buf, size_t len)
+{
+	if (conn->tls != NULL)
+		return (tls_write(conn->tls, buf, len));
+	return (send(conn->fd, buf, len, MSG_NOSIGNAL));
+}
+
+/* What failed, after conn_io_recv or conn_io_send set errno. */
+static const char *
+conn_io_error(struct tp_conn *conn)
+{
+	if (conn->tls != NULL && errno == EPROTO)
+		return (tls_error(conn->tls));
+	return (strerror(errno));
+}
+
+/* The poll events to wait for: want, or what TLS waits for. */
+static short
+conn_io_events(struct tp_conn *conn, short want)
+{
+	if (conn->tls != NULL && tls_events(conn->tls) != 0)
+		return (tls_events(conn->tls));
+	return (want);
+}
+
 /* Read what the socket has; TP_OK also when it had nothing after all. */
 static int
 conn_read_some(struct tp_conn *conn, struct tp_err *err)
@@ -216,8 +259,8 @@ conn_read_some(struct tp_conn *conn, struct tp_err *err)
 
 	if ((code = conn_reserve(conn, err)) != TP_OK)
 		return (code);
-	n = recv(conn->fd, conn->rbuf + conn->roff + conn->rlen,
-	    conn->rcap - conn->roff - conn->rlen, 0);
+	n = conn_io_recv(conn, conn->rbuf + conn->roff + conn->rlen,
+	    conn->rcap - conn->roff - conn->rlen);
 	if (n > 0) {
 		conn->rlen += (size_t)n;
 		return (TP_OK);
@@ -227,7 +270,8 @@ conn_read_some(struct tp_conn *conn, struct tp_err *err)
 		    "by the broker"));
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 		return (TP_OK);
-	return (conn_failf(conn, err, TP_ECONN, "read: %s", strerror(errno)));
+	return (conn_failf(conn, err, TP_ECONN, "read: %s",
+	    conn_io_error(conn)));
 }
 
 /* Take the next whole frame out of the buffer; *out NULL if none yet. */
@@ -338,7 +382,7 @@ conn_write(struct tp_conn *conn, const uint8_t *buf, size_t len,
 	int		code;
 
 	while (off < len) {
-		n = send(conn->fd, buf + off, len - off, MSG_NOSIGNAL);
+		n = conn_io_send(conn, buf + off, len - off);
 		if (n > 0) {
 			off += (size_t)n;
 			continue;
@@ -347,9 +391,11 @@ conn_write(struct tp_conn *conn, const uint8_t *buf, size_t len,
 			continue;
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 			return (conn_failf(conn, err, TP_ECONN, "write: %s",
-			    strerror(errno)));
+			    conn_io_error(conn)));
 		pfd.fd = conn->fd;
 		pfd.events = POLLOUT | POLLIN;
+		if (conn->tls != NULL)
+			pfd.events = tls_events(conn->tls) | POLLIN;
 		pfd.revents = 0;
 		n = poll(&pfd, 1, conn_remaining(deadline));
 		if (n < 0 && errno != EINTR)
@@ -462,8 +508,14 @@ conn_pump(struct tp_conn *conn, int timeout_ms, int wake_fd,
 			return (code);
 		if (f != NULL)
 			return (conn_dispatch(conn, f, err));
+		/* TLS may hold a record already read from the socket. */
+		if (conn->tls != NULL && tls_pending(conn->tls)) {
+			if ((code = conn_read_some(conn, err)) != TP_OK)
+				return (code);
+			continue;
+		}
 		pfd[0].fd = conn->fd;
-		pfd[0].events = POLLIN;
+		pfd[0].events = conn_io_events(conn, POLLIN);
 		pfd[0].revents = 0;
 		pfd[1].fd = wake_fd;
 		pfd[1].events = POLLIN;
@@ -718,6 +770,9 @@ tp_connect(const char *url, const char *client_name, struct tp_conn **out,
 	if ((code = dial_connect(host, port, conn->timeout_ms, &conn->fd,
 	    err)) != TP_OK)
 		goto fail;
+	if (dial_is_tls(url) && (code = tls_open(conn->fd, host,
+	    conn_deadline(conn->timeout_ms), &conn->tls, err)) != TP_OK)
+		goto fail;
 	if ((code = conn_hello(conn, client_name, err)) != TP_OK)
 		goto fail;
 	*out = conn;
@@ -748,6 +803,7 @@ tp_close(struct tp_conn *conn)
 		free(d);
 	}
 	ZSTD_freeDCtx(conn->dctx);
+	tls_close(conn->tls);
 	if (conn->fd != -1)
 		close(conn->fd);
 	free(conn->rbuf);

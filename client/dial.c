@@ -1,6 +1,7 @@
 /*
- * Dialling: a tupelo:// URL into host and port, and those into a connected
- * non-blocking TCP socket (TCP_NODELAY, no SIGPIPE) within a timeout.
+ * Dialling: a tupelo:// or tupelos:// URL into host and port, and those
+ * into a connected non-blocking TCP socket (TCP_NODELAY, no SIGPIPE)
+ * within a timeout.
  */
 #include "client/dial.h"
 
@@ -23,10 +24,6 @@
 #include "client/conn.h"
 #include "proto/error.h"
 
-/*
- * Split "tupelo://[user:pass@]host[:port][/]" into host and port. The
- * credentials are checked for shape only: the protocol has no login yet.
- */
 /* Letters, digits, '-', '.', and ':' (IPv6): what a host can be. */
 static int
 dial_host_ok(const char *h, size_t len)
@@ -42,6 +39,16 @@ dial_host_ok(const char *h, size_t len)
 }
 
 int
+dial_is_tls(const char *url)
+{
+	return (strncmp(url, "tupelos://", 10) == 0);
+}
+
+/*
+ * Split "tupelo[s]://[user:pass@]host[:port][/]" into host and port. The
+ * credentials are checked for shape only: the protocol has no login yet.
+ */
+int
 dial_parse(const char *url, char *host, size_t hostsz, char *port,
     size_t portsz, struct tp_err *err)
 {
@@ -50,13 +57,13 @@ dial_parse(const char *url, char *host, size_t hostsz, char *port,
 	unsigned long	 n;
 	size_t		 len;
 
-	if (strncmp(url, "tupelos://", 10) == 0)
-		return (error_set(err, TP_EINVAL, "TLS not supported yet: %s",
-		    url));
-	if (strncmp(url, "tupelo://", 9) != 0)
+	if (dial_is_tls(url))
+		p = url + 10;
+	else if (strncmp(url, "tupelo://", 9) == 0)
+		p = url + 9;
+	else
 		return (error_set(err, TP_EINVAL, "URL must start with "
-		    "tupelo://: %s", url));
-	p = url + 9;
+		    "tupelo:// or tupelos://: %s", url));
 	end = p + strlen(p);
 	if (end > p && end[-1] == '/')
 		end--;
@@ -102,8 +109,8 @@ dial_parse(const char *url, char *host, size_t hostsz, char *port,
 	snprintf(port, portsz, "%lu", n);
 	return (TP_OK);
 bad:
-	return (error_set(err, TP_EINVAL, "bad URL (want tupelo://[user:pass@]"
-	    "host[:port]): %s", url));
+	return (error_set(err, TP_EINVAL, "bad URL (want tupelo[s]://"
+	    "[user:pass@]host[:port]): %s", url));
 }
 
 /* Connect one address within the deadline; returns the fd or -1. */

@@ -13,8 +13,8 @@ bench_start() {
 	port=
 	i=0
 	while [ $i -lt 500 ]; do
-		port=$(sed -n \
-		    's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+		port=$(sed -n -e '/(tls)/d' \
+		    -e 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
 		    "$tmp/log")
 		[ -n "$port" ] && break
 		kill -0 "$pid" 2>/dev/null ||

@@ -11,7 +11,7 @@ set -eu
 PACKAGES="gcc make autoconf automake libtool pkgconf
 libevent-dev liblmdb-dev libprotobuf-c-dev protobuf-c-compiler
 libzstd-dev libcmocka-dev libjansson-dev libcurl4-openssl-dev
-python3 python3-fusepy fuse3"
+libssl-dev openssl python3 python3-fusepy fuse3"
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"

@@ -37,7 +37,7 @@ tupelo_usage(FILE *f)
 
 	fprintf(f, "usage: tupelo [-u URL] [--json] COMMAND [ARGS]\n"
 	    "       tupelo --version | --help | COMMAND --help\n\n"
-	    "  -u, --url URL   broker, tupelo://[user:pass@]host[:port]\n"
+	    "  -u, --url URL   broker, tupelo[s]://[user:pass@]host[:port]\n"
 	    "                  (default: $TUPELO_URL, else %s)\n"
 	    "  --json          print JSON for scripts\n\ncommands:\n",
 	    TP_DEFAULT_URL);

@@ -86,12 +86,17 @@ int	tp_error_is_client(int code);
 struct tp_conn;
 
 /*
- * Connect to a broker. url is "tupelo://[user:pass@]host[:port]"; NULL
- * means the TUPELO_URL environment variable, or else TP_DEFAULT_URL.
+ * Connect to a broker. url is "tupelo://[user:pass@]host[:port]", or
+ * "tupelos://..." for TLS; NULL means the TUPELO_URL environment variable,
+ * or else TP_DEFAULT_URL. Over TLS the broker's certificate must be
+ * signed by an authority of the system's store, or of the PEM file named
+ * by the TUPELO_CA environment variable when set, and name the host (or
+ * the IP address) of the URL; if not, TP_ECONN with a message starting
+ * "certificate verify failed: " and OpenSSL's reason.
  * client_name (NULL allowed) is shown in the broker's logs.
  * On success *out is a connection to free with tp_close().
- * Returns TP_OK, TP_EINVAL (bad URL), TP_ECONN, TP_ETIMEDOUT,
- * TP_EVERSION, TP_ENOMEM.
+ * Returns TP_OK, TP_EINVAL (bad URL, unreadable TUPELO_CA), TP_ECONN,
+ * TP_ETIMEDOUT, TP_EVERSION, TP_ENOMEM.
  */
 int	tp_connect(const char *url, const char *client_name,
 	    struct tp_conn **out, struct tp_err *err);

@@ -147,11 +147,14 @@ broker_log_has(struct broker *b, const char *text)
 	return (strstr(buf, text) != NULL);
 }
 
-/* Wait for "listening on 127.0.0.1:PORT" in the log of this start. */
+/*
+ * Wait for "listening on 127.0.0.1:PORT" in the log of this start; a TLS
+ * listener's "listening on 127.0.0.1:PORT (tls)" sets tls_port instead.
+ */
 static int
 harness_wait_ready(struct broker *b, long from)
 {
-	char	 buf[65536], *p, *last = NULL;
+	char	 buf[65536], *p, *q, *last = NULL;
 	long	 deadline = harness_ms() + HARNESS_START_MS;
 	int	 status;
 	FILE	*f;
@@ -171,8 +174,19 @@ harness_wait_ready(struct broker *b, long from)
 			fclose(f);
 			buf[n] = '\0';
 			for (p = buf; (p = strstr(p, "listening on ")) != NULL;
-			    p++)
+			    p++) {
+				q = strchr(p, '\n');
+				if (q == NULL)
+					break;
+				if (q - p > 6 && memcmp(q - 6, " (tls)", 6) ==
+				    0) {
+					while (q > p && q[-1] != ':')
+						q--;
+					b->tls_port = atoi(q);
+					continue;
+				}
 				last = p;
+			}
 			if (last != NULL && (p = strchr(last, '\n')) != NULL) {
 				*p = '\0';
 				p = strrchr(last, ':');

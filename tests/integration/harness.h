@@ -17,6 +17,7 @@ struct broker {
 	pid_t	pid;		/* -1 when not running */
 	int	external;	/* TUPELO_TEST_URL given */
 	int	port;
+	int	tls_port;	/* from a "(tls)" line, 0: none */
 	char	dir[256];	/* temp dir: data/ and tupelod.log */
 	char	data[300];	/* data directory */
 	char	log[300];	/* the broker's stderr */

@@ -159,17 +159,14 @@ test_dial_parse_wrong_scheme(void **state)
 }
 
 static void
-test_dial_parse_tls_refused(void **state)
+test_dial_parse_tls(void **state)
 {
-	struct tp_err	err;
-	char		host[HOST_MAX], port[PORT_MAX];
-
 	(void)state;
-	parse_bad("tupelos://host:6666");
-	memset(&err, 0, sizeof err);
-	assert_int_equal(dial_parse("tupelos://host", host, sizeof host,
-	    port, sizeof port, &err), TP_EINVAL);
-	assert_non_null(strstr(err.message, "TLS"));
+	parse_ok("tupelos://host:7000", "host", "7000");
+	parse_ok("tupelos://u:p@[::1]:7000/", "::1", "7000");
+	parse_bad("tupelos:/host");
+	assert_true(dial_is_tls("tupelos://host"));
+	assert_false(dial_is_tls("tupelo://host"));
 }
 
 static void
@@ -398,7 +395,7 @@ main(void)
 		cmocka_unit_test(test_dial_parse_credentials),
 		cmocka_unit_test(test_dial_parse_ipv6),
 		cmocka_unit_test(test_dial_parse_wrong_scheme),
-		cmocka_unit_test(test_dial_parse_tls_refused),
+		cmocka_unit_test(test_dial_parse_tls),
 		cmocka_unit_test(test_dial_parse_empty_host),
 		cmocka_unit_test(test_dial_parse_bad_port),
 		cmocka_unit_test(test_dial_parse_trailing_garbage),
