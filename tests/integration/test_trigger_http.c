@@ -764,11 +764,10 @@ lambda_install(struct fixture *f)
 			    "--ignore-scripts", NULL };
 	const char	*files[] = { "package.json", "package-lock.json",
 			    NULL };
-	char		 from[PATH_MAX + 64], to[PATH_MAX + 64];
+	char		 to[PATH_MAX + 64];
 	char		 log[PATH_MAX + 32], want[32], *lock, *mark;
 	struct proc	 p;
 	FILE		*fp;
-	size_t		 i;
 	int		 installed, status = 0;
 	int64_t		 t0 = now_ms();
 
@@ -849,13 +848,11 @@ lambda_serve(struct fixture *f)
 	static char	 lamlog[PATH_MAX + 32];
 	char		*env[] = { tel, notif, depr, key, secret, upd, lamlog,
 			    NULL };
-	char		 lport[16], hport[16], from[PATH_MAX + 64];
-	char		 to[PATH_MAX + 64];
+	char		 lport[16], hport[16];
 	char		*argv[] = { "sh", "-c", (char *)sls_script, "sh", lport,
 			    hport, NULL };
 	const char	*files[] = { "serverless.yml", "handler.js", NULL };
 	int64_t		 deadline, t0 = now_ms();
-	size_t		 i;
 	int		 fd, status;
 
 	if (lambda_copy(f, files) != 0)
