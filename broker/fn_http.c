@@ -10,6 +10,7 @@
  */
 #include "broker/fn_http.h"
 
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <event2/event.h>
@@ -22,6 +23,7 @@
 
 #include "broker/fn_curl.h"
 #include "broker/log.h"
+#include "broker/netguard.h"
 #include "proto/compat.h"
 #include "proto/error.h"
 
@@ -52,6 +54,7 @@ struct fn_http {
 
 	int64_t			 retry_after_ms; /* -1: none */
 	int			 fn_error;	/* X-Amz-Function-Error came */
+	int			 refused;	/* netguard refused it */
 	char			 fn_error_value[FN_HTTP_VALUE];
 	char			 errbuf[CURL_ERROR_SIZE]; /* curl's detail */
 
@@ -297,6 +300,13 @@ fn_http_classify(struct fn_http *req, CURLcode code, struct fn_result *res)
 	if (code == CURLE_OK)
 		fn_curl.easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE,
 		    &status);
+	if (code != CURLE_OK && req->refused) {
+		/* Not worth a retry: the name leads there every time. */
+		fn_http_appendf(res->error, sizeof res->error, "%s: refused: "
+		    "it resolves to a link-local or cloud metadata address",
+		    req->host);
+		return;
+	}
 	if (code != CURLE_OK || status <= 0) {
 		res->retry = 1;
 		res->timed_out = code == CURLE_OPERATION_TIMEDOUT;
@@ -645,6 +655,23 @@ nomem:
 	return (error_set(err, TP_ENOMEM, "out of memory"));
 }
 
+/*
+ * Open the socket of a connection libcurl is about to make, unless the
+ * resolved address is one no trigger may reach (broker/netguard).
+ */
+static curl_socket_t
+fn_http_open_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct fn_http	*req = arg;
+
+	(void)purpose;
+	if (netguard_refused(&a->addr)) {
+		req->refused = 1;
+		return (CURL_SOCKET_BAD);
+	}
+	return (socket(a->family, a->socktype, a->protocol));
+}
+
 /* The easy handle's options for req. */
 static int
 fn_http_setopt(struct fn_http *req, const struct fn_http_req *r)
@@ -679,7 +706,10 @@ fn_http_setopt(struct fn_http *req, const struct fn_http_req *r)
 	    fn_curl.easy_setopt(e, CURLOPT_HEADERDATA, req) != CURLE_OK ||
 	    fn_curl.easy_setopt(e, CURLOPT_WRITEFUNCTION,
 	    fn_http_write_cb) != CURLE_OK ||
-	    fn_curl.easy_setopt(e, CURLOPT_WRITEDATA, req) != CURLE_OK)
+	    fn_curl.easy_setopt(e, CURLOPT_WRITEDATA, req) != CURLE_OK ||
+	    fn_curl.easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION,
+	    fn_http_open_cb) != CURLE_OK ||
+	    fn_curl.easy_setopt(e, CURLOPT_OPENSOCKETDATA, req) != CURLE_OK)
 		return (TP_EINTERNAL);
 	return (TP_OK);
 }

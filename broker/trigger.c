@@ -21,6 +21,7 @@
 #include "broker/group.h"
 #include "broker/gstate.h"
 #include "broker/log.h"
+#include "broker/netguard.h"
 #include "broker/station.h"
 #include "broker/tevent.h"
 #include "proto/error.h"
@@ -236,6 +237,11 @@ trigger_check(Tupelo__TriggerConfig *c, struct station *st,
 			return (error_set(err, TP_EINVAL, "an %s trigger needs "
 			    "an http:// or https:// URL", c->target ==
 			    TRIGGER_HTTP ? "http" : "lambda"));
+		if (netguard_url_refused(c->url))
+			return (error_set(err, TP_EPERM, "%s is a link-local "
+			    "or cloud metadata address, where cloud machines "
+			    "keep their credentials: no trigger may reach it",
+			    c->url));
 		break;
 	default:
 		return (error_set(err, TP_EINVAL, "a trigger needs a target: "

@@ -1878,6 +1878,28 @@ test_trigger_issue16_named_functions(void **state)
 	fn_dir_remove(dir);
 }
 
+/*
+ * Issue 16: http and lambda triggers cannot be aimed at link-local or
+ * cloud metadata addresses, however written; the reason is given. (What
+ * a name resolves to is checked per connection: test_netguard.)
+ */
+static void
+test_trigger_issue16_metadata_refused(void **state)
+{
+	struct broker	*b = *state;
+
+	free(cli_ok(b, "station create md"));
+	assert_rejected(b, "trigger add m1 --station md --http "
+	    "http://169.254.169.254/latest/meta-data/", "cloud metadata");
+	assert_rejected(b, "trigger add m1 --station md --http "
+	    "'http://[::ffff:169.254.169.254]/'", "cloud metadata");
+	assert_rejected(b, "trigger add m1 --station md --lambda "
+	    "http://[fe80::1]:9001 --function f", "link-local");
+	/* Nothing was made. */
+	assert_rejected(b, "trigger info m1", "m1");
+	free(cli_ok(b, "station rm md"));
+}
+
 int
 main(void)
 {
@@ -1907,6 +1929,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_trigger_admin,
 		    trigger_setup, harness_teardown),
 		cmocka_unit_test(test_trigger_issue16_named_functions),
+		cmocka_unit_test(test_trigger_issue16_metadata_refused),
 	};
 
 	harness_watchdog(300);
