@@ -199,7 +199,8 @@ check_lock(struct check *c)
 
 	snprintf(path, sizeof path, "%s/tupelod.lock", c->dir);
 	if ((c->lock_fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		c->offline = 1;
+		/* Unreadable: maybe served; read the live snapshot. */
+		c->offline = errno == ENOENT;
 		return;
 	}
 	if (flock(c->lock_fd, LOCK_EX | LOCK_NB) == 0) {
