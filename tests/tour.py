@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """The README's short tour, run as a new user runs it: every "$ " line of
 its sh blocks (from "A short tour" to "Layout"), in order, through sh in a
-scratch directory where tools/tupelo is the CLI under test and functions
-the repository's functions directory, against a broker of its own (port
-0, a temporary data directory) or, with --url, one already running (as
-after "tools/setup.sh run" at the top of the tree). Each command must
-exit 0 and print what the README shows below it: the same lines, where
-"..." alone stands for any lines and "..." within a line for any text.
+scratch directory where tools/tupelo is the CLI under test and
+tools/functions the repository's functions directory, against a broker
+of its own (port 0, a temporary data directory) or, with --url, one
+already running (as after "tools/setup.sh run" at the top of the tree).
+Each command must exit 0 and print what the README shows below it: the
+same lines, where "..." alone stands for any lines and "..." within a
+line for any text.
 
 usage: tests/tour.py [--url URL] [--readme FILE]
 """
@@ -83,7 +84,7 @@ def start_broker(tmp):
     proc = subprocess.Popen([TUPELOD, "-c", "/dev/null",
                              "-d", os.path.join(tmp, "data"),
                              "--functions-dir", os.path.abspath(
-                                 os.path.join(TOP_SRC, "functions")),
+                                 os.path.join(TOP_SRC, "tools/functions")),
                              "-l", "127.0.0.1:0"], stdin=subprocess.DEVNULL,
                             stdout=log, stderr=log)
     deadline = time.monotonic() + START_S
@@ -124,8 +125,8 @@ def main():
         work = os.path.join(tmp, "work")
         os.makedirs(os.path.join(work, "tools"))
         os.symlink(os.path.abspath(CLI), os.path.join(work, "tools/tupelo"))
-        os.symlink(os.path.abspath(os.path.join(TOP_SRC, "functions")),
-                   os.path.join(work, "functions"))
+        os.symlink(os.path.abspath(os.path.join(TOP_SRC, "tools/functions")),
+                   os.path.join(work, "tools/functions"))
         env = dict(os.environ, TUPELO_URL=url)
         for cmd, want in steps:
             r = subprocess.run(["sh", "-c", cmd], cwd=work, env=env,

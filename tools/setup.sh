@@ -117,8 +117,9 @@ build)
 	;;
 run)
 	build
-	# The tree's own defaults, whatever an installed tupelod.conf says.
-	exec ./broker/tupelod -c /dev/null
+	# The tree's own defaults, whatever an installed tupelod.conf says,
+	# and the tree's example functions (the README's tour uses one).
+	exec ./broker/tupelod -c /dev/null --functions-dir tools/functions
 	;;
 check)
 	build check
