@@ -85,26 +85,11 @@ out=${OUT:-${TMPDIR:-/tmp}/tupelo-compare-$stamp}
 mkdir -p "$out"
 raw=$out/raw-tupelo-$stamp.txt
 
-if [ ! -x "$tupelod" ] || [ ! -x "$tupelo" ]; then
-	"$top/tools/setup.sh" build
-fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tupelo-compare.XXXXXX")
-pid=
 . "$top/tools/bench-lib.sh"
-cleanup() {
-	bench_stop
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_init bench-compare compare
 
 log() {
 	printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2
-}
-die() {
-	echo "bench-compare: $*" >&2
-	exit 1
 }
 want() {
 	case " $workloads " in *" $1 "*) return 0 ;; esac

@@ -2,6 +2,30 @@
 # Expects $tupelod, $tmp (a scratch directory) and a die function; sets
 # pid, port and TUPELO_URL (exported). $bench_args: more tupelod options.
 
+# For a script with nothing else to clean up ($top, $tupelod and $tupelo
+# set): build if needed, make $tmp (named after $2), stop tupelod and
+# remove $tmp at exit, and a die that names the script ($1).
+bench_init() {
+	bench_name=$1
+	if [ ! -x "$tupelod" ] || [ ! -x "$tupelo" ]; then
+		"$top/tools/setup.sh" build
+	fi
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/tupelo-$2.XXXXXX")
+	pid=
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+bench_cleanup() {
+	bench_stop
+	rm -rf "$tmp"
+}
+
+die() {
+	echo "$bench_name: $*" >&2
+	exit 1
+}
+
 # Start tupelod on 127.0.0.1, port 0, data in $tmp/data, log in $tmp/log.
 bench_start() {
 	# The log exists before the loop below reads it (set -e).

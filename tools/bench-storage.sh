@@ -28,24 +28,8 @@ window=256
 zcount=20000	# messages per compression row
 zsize=1024
 
-if [ ! -x "$tupelod" ] || [ ! -x "$tupelo" ]; then
-	"$top/tools/setup.sh" build
-fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tupelo-bench.XXXXXX")
-pid=
 . "$top/tools/bench-lib.sh"
-cleanup() {
-	bench_stop
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-die() {
-	echo "bench-storage: $*" >&2
-	exit 1
-}
+bench_init bench-storage bench
 
 bench_start
 

@@ -25,24 +25,8 @@ count=200000
 window=256
 hs_secs=5
 
-if [ ! -x "$tupelod" ] || [ ! -x "$tupelo" ]; then
-	"$top/tools/setup.sh" build
-fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tupelo-bench.XXXXXX")
-pid=
 . "$top/tools/bench-lib.sh"
-cleanup() {
-	bench_stop
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-die() {
-	echo "bench-tls: $*" >&2
-	exit 1
-}
+bench_init bench-tls bench
 
 # The value of field $2 in the one-line JSON object $1.
 field() {
