@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -26,6 +25,7 @@
 #include <tupelo/tupelo.h>
 
 #include "harness.h"
+#include "proto/compat.h"
 
 #define WAIT_MS	15000	/* for a log line */
 
@@ -68,15 +68,6 @@ teardown(void **state)
 	return (0);
 }
 
-static long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 /* How many times text occurs in the file at path (0 if none). */
 static int
 count_in(const char *path, const char *text)
@@ -100,10 +91,10 @@ count_in(const char *path, const char *text)
 static void
 wait_for(struct broker *b, const char *path, const char *text, int n)
 {
-	long	deadline = now_ms() + WAIT_MS;
+	int64_t	deadline = tp_now_ms() + WAIT_MS;
 
 	while (count_in(path, text) < n) {
-		if (now_ms() > deadline)
+		if (tp_now_ms() > deadline)
 			fail_msg("no \"%s\" (x%d) in %s within %d ms", text, n,
 			    path, WAIT_MS);
 		if (b->pid > 0 && kill(b->pid, 0) != 0)

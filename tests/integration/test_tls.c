@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -29,6 +28,7 @@
 #include <tupelo/tupelo.h>
 
 #include "harness.h"
+#include "proto/compat.h"
 
 #define WAIT_MS		15000	/* for a log line or an end of stream */
 #define ROUND_TRIP	10000	/* messages through a group over TLS */
@@ -110,15 +110,6 @@ teardown(void **state)
 	return (0);
 }
 
-static long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 /* Start a broker serving TLS with cert and key (copied: tests replace). */
 static void
 start_tls(struct fixture *fx, struct broker *b, const char *cert,
@@ -154,10 +145,10 @@ tls_connect(struct broker *b, const char *host, const char *ca,
 static void
 wait_log(struct broker *b, const char *text)
 {
-	long	deadline = now_ms() + WAIT_MS;
+	int64_t	deadline = tp_now_ms() + WAIT_MS;
 
 	while (!broker_log_has(b, text)) {
-		if (now_ms() > deadline)
+		if (tp_now_ms() > deadline)
 			fail_msg("no \"%s\" in the log within %d ms", text,
 			    WAIT_MS);
 		usleep(20000);
@@ -323,7 +314,7 @@ test_tls_plaintext_client_closed(void **state)
 	char		 url[128], buf[4096];
 	/* A frame's length prefix and some bytes, as a client would send. */
 	const char	 hello[] = "\0\0\0\x0c\x08\x01\x12\x08plain!!!";
-	long		 deadline;
+	int64_t		 deadline;
 	ssize_t		 n;
 	int		 fd;
 
@@ -337,11 +328,11 @@ test_tls_plaintext_client_closed(void **state)
 	fd = raw_connect(b.tls_port);
 	assert_int_equal(write(fd, hello, sizeof hello - 1),
 	    (ssize_t)sizeof hello - 1);
-	deadline = now_ms() + WAIT_MS;
+	deadline = tp_now_ms() + WAIT_MS;
 	for (;;) {
 		pfd.fd = fd;
 		pfd.events = POLLIN;
-		assert_true(now_ms() < deadline);
+		assert_true(tp_now_ms() < deadline);
 		if (poll(&pfd, 1, 100) <= 0)
 			continue;
 		n = read(fd, buf, sizeof buf);
