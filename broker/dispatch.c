@@ -191,17 +191,28 @@ static const Tupelo__Frame__BodyCase dispatch_replies[] = {
 #undef W
 #undef B
 
+#define DISPATCH_NTABLE	(sizeof dispatch_table / sizeof dispatch_table[0])
+#define DISPATCH_BODIES	128	/* above every body field number */
+
 static const struct dispatch_entry *
 dispatch_entry(int body)
 {
-	size_t	i;
+	static const struct dispatch_entry	*index[DISPATCH_BODIES];
+	static int				 built;
+	size_t					 i;
 
-	for (i = 0; i < sizeof dispatch_table / sizeof dispatch_table[0];
-	    i++) {
-		if ((int)dispatch_table[i].body == body)
-			return (&dispatch_table[i]);
+	/* Rows by body field number: a frame costs one look-up. */
+	if (!built) {
+		/* A row past the index is never served: test_dispatch. */
+		for (i = 0; i < DISPATCH_NTABLE; i++)
+			if (dispatch_table[i].body < DISPATCH_BODIES)
+				index[dispatch_table[i].body] =
+				    &dispatch_table[i];
+		built = 1;
 	}
-	return (NULL);
+	if (body < 0 || body >= DISPATCH_BODIES)
+		return (NULL);
+	return (index[body]);
 }
 
 int
